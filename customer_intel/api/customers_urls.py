@@ -1,0 +1,3 @@
+"""URLs of the customer endpoints."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of event ingestion."""
+
+urlpatterns: list = []

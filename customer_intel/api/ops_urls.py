@@ -1,0 +1,3 @@
+"""URLs of operational endpoints (health)."""
+
+urlpatterns: list = []

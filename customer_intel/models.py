@@ -1,0 +1,360 @@
+"""The data of record (venues, the event log, access) and the caches the recompute writes.
+
+Customers are identified only by their pseudonym (customer_intel.privacy): a raw customer id
+never reaches a column of any table here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from customer_intel.analytics import thresholds as defaults
+
+PSEUDONYM_LENGTH = 64
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class EventType(models.TextChoices):
+    TICKET_PURCHASED = "ticket.purchased"
+    TICKET_REFUNDED = "ticket.refunded"
+    TICKET_SCANNED = "ticket.scanned"
+    PAGE_VIEWED = "page.viewed"
+    CART_ADDED = "cart.added"
+    CAMPAIGN_CLICKED = "campaign.clicked"
+    EMAIL_OPENED = "email.opened"
+
+
+class Segment(models.TextChoices):
+    NEW = "new"
+    OCCASIONAL = "occasional"
+    REGULAR = "regular"
+    VIP = "vip"
+    AT_RISK = "at_risk"
+    DORMANT = "dormant"
+    LOST = "lost"
+
+
+class PurchaseTime(models.TextChoices):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+
+
+class Venue(models.Model):
+    """A venue and the thresholds its segmentation uses (defaults are the audit's numbers)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    lost_after_days = models.PositiveIntegerField(default=defaults.LOST_AFTER_DAYS)
+    dormant_after_days = models.PositiveIntegerField(default=defaults.DORMANT_AFTER_DAYS)
+    at_risk_after_days = models.PositiveIntegerField(default=defaults.AT_RISK_AFTER_DAYS)
+    vip_min_spent = models.DecimalField(default=defaults.VIP_MIN_SPENT, **MONEY)
+    vip_min_frequency = models.FloatField(default=defaults.VIP_MIN_FREQUENCY)
+    regular_min_frequency = models.FloatField(default=defaults.REGULAR_MIN_FREQUENCY)
+
+    # Probabilistic model settings (BG/NBD + Gamma-Gamma).
+    annual_discount_rate = models.FloatField(
+        default=defaults.ANNUAL_DISCOUNT_RATE,
+        validators=[MinValueValidator(0.0)],
+        help_text="Yearly rate used to discount predicted lifetime value.",
+    )
+    slipping_probability_alive = models.FloatField(
+        default=defaults.SLIPPING_PROBABILITY_ALIVE,
+        help_text="A big spender whose P(alive) falls below this is flagged as slipping.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def segment_thresholds(self) -> defaults.SegmentThresholds:
+        return defaults.SegmentThresholds(
+            lost_after_days=self.lost_after_days,
+            dormant_after_days=self.dormant_after_days,
+            at_risk_after_days=self.at_risk_after_days,
+            vip_min_spent=Decimal(self.vip_min_spent),
+            vip_min_frequency=self.vip_min_frequency,
+            regular_min_frequency=self.regular_min_frequency,
+        )
+
+
+class VenueMembership(models.Model):
+    """A user's access to a venue: read, or read and write (ingestion, recompute)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="venue_memberships"
+    )
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="memberships")
+    can_write = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "venue"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        access = "read/write" if self.can_write else "read"
+        return f"{self.user} @ {self.venue} ({access})"
+
+
+class CustomerEvent(models.Model):
+    """One purchase or engagement event. Append-only: nothing updates or deletes these rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=128, help_text="Client-supplied idempotency key.")
+    customer = models.CharField(max_length=PSEUDONYM_LENGTH, help_text="Customer pseudonym.")
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    occurred_at = models.DateTimeField()
+    amount = models.DecimalField(null=True, blank=True, **MONEY)
+    quantity = models.PositiveIntegerField(default=1)
+    event_category = models.CharField(max_length=64, blank=True, default="")
+    channel = models.CharField(max_length=64, blank=True, default="")
+    campaign = models.CharField(max_length=128, blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "event_id"], name="unique_event_per_venue"),
+        ]
+        indexes = [
+            # One customer's events in time order (journey, single-customer recompute).
+            models.Index(fields=["venue", "customer", "occurred_at"], name="event_customer_time"),
+            # "Events since" for a venue (incremental work, admin date filter).
+            models.Index(fields=["venue", "received_at"], name="event_venue_received"),
+            models.Index(fields=["venue", "occurred_at"], name="event_venue_occurred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class PendingCustomer(models.Model):
+    """A customer with events not yet reflected in their profile.
+
+    Written by ingestion in the same transaction as the events, so the mark survives a broker
+    outage; the incremental recompute consumes it.
+    """
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="pending_customers")
+    customer = models.CharField(max_length=PSEUDONYM_LENGTH)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "customer"], name="unique_pending_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending {self.customer[:12]}…"
+
+
+class CustomerFacts(models.Model):
+    """Per-customer aggregates of the whole event log, refreshed when a customer's events change.
+
+    The nightly full run reads these summary rows instead of rescanning every event; money is
+    kept in integer cents because summing and transferring integers is far cheaper.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="customer_facts")
+    customer = models.CharField(max_length=PSEUDONYM_LENGTH)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    purchase_count = models.IntegerField(default=0)
+    purchase_cents = models.BigIntegerField(default=0)
+    purchase_quantity = models.BigIntegerField(default=0)
+    refund_count = models.IntegerField(default=0)
+    refund_cents = models.BigIntegerField(default=0)
+    refund_quantity = models.BigIntegerField(default=0)
+    first_purchase_at = models.DateTimeField(null=True)
+    last_purchase_at = models.DateTimeField(null=True)
+    # Distinct local days with a purchase: BG/NBD counts repeat purchase occasions.
+    purchase_days = models.IntegerField(default=0)
+    morning_purchases = models.IntegerField(default=0)
+    afternoon_purchases = models.IntegerField(default=0)
+    evening_purchases = models.IntegerField(default=0)
+    # {"concert": 3, "comedy": 1}: purchases per event category.
+    category_counts = models.JSONField(default=dict)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "customer"], name="unique_facts_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts {self.customer[:12]}…"
+
+
+class CustomerProfile(models.Model):
+    """The cached profile of one customer at one venue, as of `as_of`."""
+
+    id = models.BigAutoField(primary_key=True)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="profiles")
+    customer = models.CharField(max_length=PSEUDONYM_LENGTH, help_text="Customer pseudonym.")
+
+    total_purchases = models.IntegerField(default=0)
+    total_spent = models.DecimalField(default=Decimal("0"), **MONEY)
+    total_tickets = models.IntegerField(default=0)
+    average_order_value = models.DecimalField(default=Decimal("0"), **MONEY)
+    purchase_frequency = models.FloatField(default=0.0, help_text="Purchases per year.")
+    days_since_last_purchase = models.IntegerField(null=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    first_purchase_at = models.DateTimeField(null=True)
+    last_purchase_at = models.DateTimeField(null=True)
+    segment = models.CharField(max_length=16, choices=Segment.choices)
+    churn_probability = models.FloatField(null=True)
+    predicted_lifetime_value = models.DecimalField(default=Decimal("0"), **MONEY)
+    # Up to three preferred event categories, most purchased first.
+    preferred_event_types = models.JSONField(default=list)
+    top_event_type = models.CharField(max_length=64, blank=True, default="")
+    second_event_type = models.CharField(max_length=64, blank=True, default="")
+    third_event_type = models.CharField(max_length=64, blank=True, default="")
+    # Null, not "", when there is no purchase: the API answers null.
+    purchase_time = models.CharField(  # noqa: DJ001
+        max_length=16, choices=PurchaseTime.choices, null=True
+    )
+
+    rfm_recency = models.IntegerField(null=True)
+    rfm_frequency = models.IntegerField(null=True)
+    rfm_monetary = models.DecimalField(null=True, **MONEY)
+    recency_score = models.SmallIntegerField(null=True)
+    frequency_score = models.SmallIntegerField(null=True)
+    monetary_score = models.SmallIntegerField(null=True)
+    rfm_segment = models.CharField(max_length=32)
+
+    insights = models.JSONField(default=list)
+
+    # Probabilistic predictions (BG/NBD + Gamma-Gamma); null with a reason when no usable fit.
+    probability_alive = models.FloatField(null=True)
+    expected_purchases_90d = models.FloatField(null=True)
+    expected_purchases_365d = models.FloatField(null=True)
+    predicted_clv_365d = models.DecimalField(null=True, **MONEY)
+    predicted_clv_3y = models.DecimalField(null=True, **MONEY)
+    expected_next_order_at = models.DateTimeField(null=True)
+    average_days_between_orders = models.FloatField(null=True)
+    prediction_unavailable_reason = models.CharField(max_length=200, blank=True, default="")
+
+    as_of = models.DateTimeField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "customer"], name="unique_profile_customer"),
+        ]
+        indexes = [
+            models.Index(fields=["venue", "segment", "id"], name="profile_segment"),
+            models.Index(fields=["venue", "rfm_segment", "id"], name="profile_rfm_segment"),
+            models.Index(fields=["venue", "total_spent", "id"], name="profile_spent"),
+            models.Index(fields=["venue", "churn_probability", "id"], name="profile_churn"),
+            models.Index(fields=["venue", "predicted_lifetime_value", "id"], name="profile_clv"),
+            models.Index(fields=["venue", "last_purchase_at", "id"], name="profile_last_purchase"),
+            models.Index(fields=["venue", "top_event_type"], name="profile_event_type_1"),
+            models.Index(fields=["venue", "second_event_type"], name="profile_event_type_2"),
+            models.Index(fields=["venue", "third_event_type"], name="profile_event_type_3"),
+            models.Index(fields=["venue", "probability_alive", "id"], name="profile_p_alive"),
+            models.Index(fields=["venue", "predicted_clv_365d", "id"], name="profile_pred_clv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer[:12]}… @ {self.venue_id}"
+
+
+class RunMode(models.TextChoices):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+    SINGLE = "single"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RecomputeRun(models.Model):
+    """One recompute of a venue's profiles: what was asked, what happened, how long it took."""
+
+    id = models.BigAutoField(primary_key=True)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="runs")
+    mode = models.CharField(max_length=16, choices=RunMode.choices)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    as_of = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    customers_processed = models.IntegerField(default=0)
+    events_processed = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    task_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [
+            models.Index(fields=["venue", "status", "-finished_at"], name="run_venue_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mode} run {self.pk} ({self.status})"
+
+
+class SegmentSnapshot(models.Model):
+    """Segment and RFM-segment counts of a venue's profile cache, kept current by every run
+    so the segments endpoint never scans the profile table."""
+
+    venue = models.OneToOneField(Venue, on_delete=models.CASCADE, related_name="segment_snapshot")
+    segment_counts = models.JSONField(default=dict)
+    rfm_segment_counts = models.JSONField(default=dict)
+    total_customers = models.IntegerField(default=0)
+    as_of = models.DateTimeField(null=True)
+    computed_at = models.DateTimeField(null=True)
+    run = models.ForeignKey(RecomputeRun, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"segments of {self.venue_id}"
+
+
+class PredictionModelFit(models.Model):
+    """A venue's BG/NBD and Gamma-Gamma fit at one run, used or refused with a reason."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="model_fits")
+    run = models.ForeignKey(
+        RecomputeRun, null=True, on_delete=models.SET_NULL, related_name="model_fits"
+    )
+    as_of = models.DateTimeField()
+    fitted_at = models.DateTimeField(auto_now_add=True)
+    time_unit = models.CharField(max_length=16, default="days")
+    usable = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    customers_used = models.IntegerField(default=0)
+    repeat_customers = models.IntegerField(default=0)
+    bgnbd_params = models.JSONField(default=dict, blank=True)
+    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
+    gamma_gamma_params = models.JSONField(default=dict, blank=True)
+    gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
+    diagnostics = models.JSONField(default=dict, blank=True)
+    fit_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-fitted_at"]
+
+    def __str__(self) -> str:
+        return f"fit {self.pk} ({'usable' if self.usable else 'refused'})"

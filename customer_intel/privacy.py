@@ -1,0 +1,34 @@
+"""Keyed pseudonyms: the only code that ever holds a raw customer id.
+
+A raw id is replaced on the way in by HMAC-SHA256 under `CUSTOMER_ID_HMAC_KEY`, hex-encoded.
+The same raw id gives the same pseudonym at every venue and on every day, so stored events stay
+findable (the replaced service salted the hash daily, which made them unfindable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+
+PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_pseudonym(value: str) -> bool:
+    """True when `value` is already a pseudonym: exactly 64 lowercase hex characters."""
+    return bool(PSEUDONYM_RE.fullmatch(value))
+
+
+def pseudonymize(raw_customer_id: str) -> str:
+    """The pseudonym of a raw customer id."""
+    key = settings.CUSTOMER_ID_HMAC_KEY.encode()
+    return hmac.new(key, raw_customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def resolve_customer_id(customer_id: str) -> str:
+    """A path or query customer id as a pseudonym: pseudonyms pass through, raw ids are hashed."""
+    if is_pseudonym(customer_id):
+        return customer_id
+    return pseudonymize(customer_id)

@@ -1,0 +1,50 @@
+import logging
+
+from customer_intel.logging import RedactCustomerIdsFilter, redact
+from customer_intel.privacy import is_pseudonym, pseudonymize, resolve_customer_id
+
+
+def test_pseudonym_is_stable_64_lowercase_hex(settings):
+    settings.CUSTOMER_ID_HMAC_KEY = "k1"
+    first = pseudonymize("alice@example.com")
+    assert first == pseudonymize("alice@example.com")
+    assert is_pseudonym(first)
+
+
+def test_pseudonym_depends_on_the_key(settings):
+    settings.CUSTOMER_ID_HMAC_KEY = "k1"
+    one = pseudonymize("alice")
+    settings.CUSTOMER_ID_HMAC_KEY = "k2"
+    assert pseudonymize("alice") != one
+
+
+def test_resolve_passes_pseudonyms_through_and_hashes_raw_ids():
+    pseudonym = pseudonymize("bob")
+    assert resolve_customer_id(pseudonym) == pseudonym
+    assert resolve_customer_id("bob") == pseudonym
+    # Uppercase hex is not a pseudonym: it is hashed like any raw id.
+    assert resolve_customer_id(pseudonym.upper()) != pseudonym
+
+
+def test_redact_removes_raw_ids_but_keeps_pseudonyms():
+    venue = "3f2c1a9e-1111-4222-8333-444455556666"
+    pseudonym = pseudonymize("carol")
+    assert "carol" not in redact(f"GET /customers/venue/{venue}/carol/rfm")
+    assert pseudonym in redact(f"GET /customers/venue/{venue}/{pseudonym}")
+    assert "carol" not in redact('{"customerId": "carol"}')
+    assert "carol" not in redact("/customers/venue/x/search?q=carol&segment=vip")
+    assert "/segments" in redact(f"/customers/venue/{venue}/segments")
+
+
+def test_logging_filter_rewrites_records():
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/customers/venue/3f2c1a9e-1111-4222-8333-444455556666/dave",),
+        None,
+    )
+    assert RedactCustomerIdsFilter().filter(record)
+    assert "dave" not in record.getMessage()
