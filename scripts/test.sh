@@ -23,5 +23,5 @@ for _ in $(seq 1 30); do
 done
 
 .venv/bin/ruff check .
-.venv/bin/python manage.py makemigrations --check --dry-run --settings=config.settings.test >/dev/null
+PYTHONWARNINGS=ignore::RuntimeWarning .venv/bin/python manage.py makemigrations --check --dry-run --settings=config.settings.test >/dev/null
 .venv/bin/python -m pytest "$@"
