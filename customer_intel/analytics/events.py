@@ -1,0 +1,113 @@
+"""A reference aggregator: one customer's events → their `CustomerFactsRow`, in plain Python.
+
+The recompute aggregates in the database; this is the definition those queries must agree
+with, written so it can be read and tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from customer_intel.analytics.facts import CustomerFactsRow
+from customer_intel.analytics.rules import AFTERNOON, EVENING, MORNING, purchase_time_bucket
+
+TICKET_PURCHASED = "ticket.purchased"
+TICKET_REFUNDED = "ticket.refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """The fields of one stored event the profile depends on."""
+
+    type: str
+    occurred_at: datetime
+    amount: Decimal | None = None
+    quantity: int = 1
+    event_category: str = ""
+
+
+def amount_to_cents(amount: Decimal | None) -> int:
+    """A currency amount as integer cents, exactly; a missing amount counts as zero.
+
+    Stored amounts have two decimals; anything finer would be silently rounded by a cents
+    column, so it is refused instead.
+    """
+    if amount is None:
+        return 0
+    cents = amount.scaleb(2)
+    if cents != cents.to_integral_value():
+        raise ValueError("amount has more than two decimal places")
+    return int(cents)
+
+
+def facts_from_events(
+    customer: str, events: Iterable[EventRecord], *, as_of: datetime, tz: ZoneInfo
+) -> CustomerFactsRow | None:
+    """Aggregate one customer's events at or before `as_of` (in any order).
+
+    Events after `as_of` are ignored entirely; None when no event is at or before it.
+    Hour buckets and `purchase_days` use the purchase's local time in `tz` (the venue's time
+    zone, DST included). Purchases without a category are not counted in `category_counts`.
+    """
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    purchase_count = purchase_cents = purchase_quantity = 0
+    refund_count = refund_cents = refund_quantity = 0
+    first_purchase_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    purchase_dates: set[date] = set()
+    buckets = {MORNING: 0, AFTERNOON: 0, EVENING: 0}
+    category_counts: dict[str, int] = {}
+
+    for event in events:
+        at = event.occurred_at
+        if at > as_of:
+            continue
+        if first_seen is None or at < first_seen:
+            first_seen = at
+        if last_seen is None or at > last_seen:
+            last_seen = at
+        if event.type == TICKET_PURCHASED:
+            purchase_count += 1
+            purchase_cents += amount_to_cents(event.amount)
+            purchase_quantity += event.quantity
+            if first_purchase_at is None or at < first_purchase_at:
+                first_purchase_at = at
+            if last_purchase_at is None or at > last_purchase_at:
+                last_purchase_at = at
+            local = at.astimezone(tz)
+            purchase_dates.add(local.date())
+            buckets[purchase_time_bucket(local.hour)] += 1
+            if event.event_category:
+                category_counts[event.event_category] = (
+                    category_counts.get(event.event_category, 0) + 1
+                )
+        elif event.type == TICKET_REFUNDED:
+            refund_count += 1
+            refund_cents += amount_to_cents(event.amount)
+            refund_quantity += event.quantity
+
+    if first_seen is None or last_seen is None:
+        return None
+    return CustomerFactsRow(
+        customer=customer,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        purchase_count=purchase_count,
+        purchase_cents=purchase_cents,
+        purchase_quantity=purchase_quantity,
+        refund_count=refund_count,
+        refund_cents=refund_cents,
+        refund_quantity=refund_quantity,
+        first_purchase_at=first_purchase_at,
+        last_purchase_at=last_purchase_at,
+        purchase_days=len(purchase_dates),
+        morning_purchases=buckets[MORNING],
+        afternoon_purchases=buckets[AFTERNOON],
+        evening_purchases=buckets[EVENING],
+        category_counts=category_counts,
+    )

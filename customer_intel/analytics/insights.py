@@ -1,0 +1,261 @@
+"""Customer insights: short, actionable findings a marketing team can act on.
+
+Each insight is one rule function over `InsightInputs` that returns an `Insight` or None;
+`INSIGHT_RULES` lists them in the order they are reported. Adding an insight is adding a rule
+and listing it — no caller changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from customer_intel.analytics.rules import cents_to_decimal
+from customer_intel.analytics.thresholds import SLIPPING_PROBABILITY_ALIVE
+
+CHURN_RISK = "churn_risk"
+LOW_ENGAGEMENT = "low_engagement"
+HIGH_VALUE = "high_value"
+HIGH_VALUE_SLIPPING = "high_value_slipping"
+LIKELY_TO_BUY = "likely_to_buy"
+INSIGHT_TYPES: tuple[str, ...] = (
+    CHURN_RISK,
+    LOW_ENGAGEMENT,
+    HIGH_VALUE,
+    HIGH_VALUE_SLIPPING,
+    LIKELY_TO_BUY,
+)
+
+IMPACT_HIGH = "high"
+IMPACT_MEDIUM = "medium"
+
+# The audit's triggers; every comparison is strict except the model-driven "at least".
+CHURN_RISK_ABOVE = 0.6
+CHURN_RISK_VALID = timedelta(days=7)
+INACTIVE_AFTER_DAYS = 90
+LOW_ENGAGEMENT_VALID = timedelta(days=14)
+HIGH_VALUE_ABOVE_CENTS = 100_000  # 1000.00 in the venue's currency
+HIGH_VALUE_VALID = timedelta(days=30)
+LIKELY_TO_BUY_MIN_EXPECTED_30D = 0.5
+LIKELY_TO_BUY_VALID = timedelta(days=7)
+HIGH_VALUE_SLIPPING_VALID = timedelta(days=7)
+
+CHURN_RISK_ACTIONS = (
+    "Send personalized retention offer",
+    "Reach out with exclusive event previews",
+)
+LOW_ENGAGEMENT_ACTIONS = ("Send re-engagement campaign",)
+HIGH_VALUE_ACTIONS = ("Provide VIP treatment",)
+LIKELY_TO_BUY_ACTIONS = (
+    "Recommend upcoming events in their preferred categories",
+    "Time the next campaign for the coming weeks",
+)
+HIGH_VALUE_SLIPPING_ACTIONS = (
+    "Reach out personally before they lapse",
+    "Offer priority access to their next favourite event",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Insight:
+    """One finding about a customer, valid until `valid_until` (the run's as-of + validity).
+
+    `metadata` holds the figures that triggered it, keyed in camelCase and JSON-ready
+    (money as a two-decimal string, like every amount the API serves).
+    """
+
+    type: str
+    title: str
+    description: str
+    impact: str
+    actionable: bool
+    suggested_actions: tuple[str, ...]
+    valid_until: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InsightInputs:
+    """What the insight rules read: the profile's figures and optional model predictions."""
+
+    as_of: datetime
+    churn_probability: float | None
+    days_since_last_purchase: int | None
+    total_spent_cents: int
+    probability_alive: float | None = None
+    expected_purchases_30d: float | None = None
+    slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE
+
+
+def _churn_risk(inputs: InsightInputs) -> Insight | None:
+    churn = inputs.churn_probability
+    if churn is None or churn <= CHURN_RISK_ABOVE:
+        return None
+    return Insight(
+        type=CHURN_RISK,
+        title="High Churn Risk",
+        description=(
+            f"Churn probability is {churn:.0%}: the last purchase was "
+            f"{_days(inputs.days_since_last_purchase)} ago."
+        ),
+        impact=IMPACT_HIGH,
+        actionable=True,
+        suggested_actions=CHURN_RISK_ACTIONS,
+        valid_until=inputs.as_of + CHURN_RISK_VALID,
+        metadata={
+            "churnProbability": churn,
+            "daysSinceLastPurchase": inputs.days_since_last_purchase,
+        },
+    )
+
+
+def _low_engagement(inputs: InsightInputs) -> Insight | None:
+    days = inputs.days_since_last_purchase
+    if days is None or days <= INACTIVE_AFTER_DAYS:
+        return None
+    return Insight(
+        type=LOW_ENGAGEMENT,
+        title="Inactive Customer",
+        description=(
+            f"No purchase in {_days(days)}, more than the {INACTIVE_AFTER_DAYS} days "
+            "after which a customer counts as inactive."
+        ),
+        impact=IMPACT_MEDIUM,
+        actionable=True,
+        suggested_actions=LOW_ENGAGEMENT_ACTIONS,
+        valid_until=inputs.as_of + LOW_ENGAGEMENT_VALID,
+        metadata={"daysSinceLastPurchase": days},
+    )
+
+
+def _high_value(inputs: InsightInputs) -> Insight | None:
+    if inputs.total_spent_cents <= HIGH_VALUE_ABOVE_CENTS:
+        return None
+    spent = cents_to_decimal(inputs.total_spent_cents)
+    return Insight(
+        type=HIGH_VALUE,
+        title="VIP Customer",
+        description=(
+            f"Has spent {spent} in total, above the "
+            f"{cents_to_decimal(HIGH_VALUE_ABOVE_CENTS)} mark of a high-value customer."
+        ),
+        impact=IMPACT_HIGH,
+        actionable=True,
+        suggested_actions=HIGH_VALUE_ACTIONS,
+        valid_until=inputs.as_of + HIGH_VALUE_VALID,
+        metadata={"totalSpent": str(spent)},
+    )
+
+
+def _high_value_slipping(inputs: InsightInputs) -> Insight | None:
+    alive = inputs.probability_alive
+    if (
+        alive is None
+        or inputs.total_spent_cents <= HIGH_VALUE_ABOVE_CENTS
+        or alive >= inputs.slipping_threshold
+    ):
+        return None
+    spent = cents_to_decimal(inputs.total_spent_cents)
+    return Insight(
+        type=HIGH_VALUE_SLIPPING,
+        title="High-Value Customer Slipping",
+        description=(
+            f"Has spent {spent} in total, but the chance they are still an active customer "
+            f"has fallen to {alive:.0%} (below {inputs.slipping_threshold:.0%})."
+        ),
+        impact=IMPACT_HIGH,
+        actionable=True,
+        suggested_actions=HIGH_VALUE_SLIPPING_ACTIONS,
+        valid_until=inputs.as_of + HIGH_VALUE_SLIPPING_VALID,
+        metadata={
+            "totalSpent": str(spent),
+            "probabilityAlive": alive,
+            "slippingThreshold": inputs.slipping_threshold,
+        },
+    )
+
+
+def _likely_to_buy(inputs: InsightInputs) -> Insight | None:
+    expected = inputs.expected_purchases_30d
+    if expected is None or expected < LIKELY_TO_BUY_MIN_EXPECTED_30D:
+        return None
+    metadata: dict[str, Any] = {"expectedPurchases30d": expected}
+    if inputs.probability_alive is not None:
+        metadata["probabilityAlive"] = inputs.probability_alive
+    return Insight(
+        type=LIKELY_TO_BUY,
+        title="Likely To Buy Again",
+        description=f"Expected to make {expected:.2f} purchases in the next 30 days.",
+        impact=IMPACT_MEDIUM,
+        actionable=True,
+        suggested_actions=LIKELY_TO_BUY_ACTIONS,
+        valid_until=inputs.as_of + LIKELY_TO_BUY_VALID,
+        metadata=metadata,
+    )
+
+
+INSIGHT_RULES: tuple[Callable[[InsightInputs], Insight | None], ...] = (
+    _churn_risk,
+    _low_engagement,
+    _high_value,
+    _high_value_slipping,
+    _likely_to_buy,
+)
+
+
+def _days(days: int | None) -> str:
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def build_insights(
+    *,
+    as_of: datetime,
+    churn_probability: float | None,
+    days_since_last_purchase: int | None,
+    total_spent_cents: int,
+    probability_alive: float | None = None,
+    expected_purchases_30d: float | None = None,
+    slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE,
+) -> list[Insight]:
+    """Every insight whose rule matches, in `INSIGHT_RULES` order.
+
+    The model-driven insights (likely to buy, high-value slipping) appear only when the
+    predictions are given.
+    """
+    inputs = InsightInputs(
+        as_of=as_of,
+        churn_probability=churn_probability,
+        days_since_last_purchase=days_since_last_purchase,
+        total_spent_cents=total_spent_cents,
+        probability_alive=probability_alive,
+        expected_purchases_30d=expected_purchases_30d,
+        slipping_threshold=slipping_threshold,
+    )
+    found = []
+    for rule in INSIGHT_RULES:
+        insight = rule(inputs)
+        if insight is not None:
+            found.append(insight)
+    return found
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO 8601 as the API renders it: UTC as "Z" rather than "+00:00"."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def insight_to_json(insight: Insight) -> dict[str, Any]:
+    """The stored and served form of an insight: camelCase keys, ISO 8601 `validUntil`."""
+    return {
+        "type": insight.type,
+        "title": insight.title,
+        "description": insight.description,
+        "impact": insight.impact,
+        "actionable": insight.actionable,
+        "suggestedActions": list(insight.suggested_actions),
+        "validUntil": format_datetime(insight.valid_until),
+        "metadata": dict(insight.metadata),
+    }
