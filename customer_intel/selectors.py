@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Max, QuerySet
 
-from customer_intel.models import Venue, VenueMembership
+from customer_intel.models import (
+    CustomerEvent,
+    CustomerProfile,
+    RecomputeRun,
+    RunStatus,
+    SegmentSnapshot,
+    Venue,
+    VenueMembership,
+)
 
 
 def venue_for_user(
@@ -30,3 +42,60 @@ def venue_for_user(
         memberships = memberships.filter(can_write=True)
     membership = memberships.select_related("venue").first()
     return membership.venue if membership else None
+
+
+def customer_profile_get(*, venue: Venue, customer: str) -> CustomerProfile | None:
+    """The cached profile of the customer with pseudonym `customer` at `venue`, if any."""
+    return CustomerProfile.objects.filter(venue=venue, customer=customer).first()
+
+
+def customer_profiles_for_venue(*, venue: Venue) -> QuerySet[CustomerProfile]:
+    """A venue's profiles without the insights (lists never show them)."""
+    return CustomerProfile.objects.filter(venue=venue).defer("insights")
+
+
+def segment_snapshot_get(*, venue: Venue) -> SegmentSnapshot | None:
+    """The venue's segment counts as of its last run, or None before any run."""
+    return SegmentSnapshot.objects.filter(venue=venue).first()
+
+
+def customer_events_for_venue(*, venue: Venue, customer: str) -> QuerySet[CustomerEvent]:
+    """One customer's events, for walking in (occurred_at, id) order on the
+    (venue, customer, occurred_at) index."""
+    return CustomerEvent.objects.filter(venue=venue, customer=customer)
+
+
+def customer_journey_rows(*, venue: Venue, customer: str) -> Iterator[dict[str, Any]]:
+    """Every event of a customer in time order as plain dicts, streamed in chunks so a very
+    long journey never sits in memory as model instances."""
+    return (
+        customer_events_for_venue(venue=venue, customer=customer)
+        .order_by("occurred_at", "id")
+        .values(*JOURNEY_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+
+
+JOURNEY_FIELDS = (
+    "id",
+    "type",
+    "occurred_at",
+    "amount",
+    "quantity",
+    "event_category",
+    "channel",
+    "campaign",
+)
+
+
+def last_successful_runs() -> dict[uuid.UUID, datetime | None]:
+    """When each venue's last successful recompute finished (None: never)."""
+    finished = dict(
+        RecomputeRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .values("venue_id")
+        .annotate(last=Max("finished_at"))
+        .values_list("venue_id", "last")
+    )
+    return {
+        venue_id: finished.get(venue_id) for venue_id in Venue.objects.values_list("pk", flat=True)
+    }

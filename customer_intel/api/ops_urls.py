@@ -1,3 +1,9 @@
 """URLs of operational endpoints (health)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from customer_intel.api.ops_views import HealthView
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="health"),
+]

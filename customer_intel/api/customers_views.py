@@ -1,0 +1,478 @@
+"""The customer endpoints: segments, search (JSON pages or a CSV stream), one customer's
+profile, insights, RFM, lifetime value and journey, and the recompute trigger.
+
+Every view is venue-scoped (VenueScopedAPIView): a venue that does not exist and one the caller
+may not read give the same 404. Views validate, call a selector or service, and serialize.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from customer_intel.analytics.journey import JourneyEvent, JourneySummary, summarize_journey
+from customer_intel.analytics.rfm import RFM_SEGMENTS
+from customer_intel.analytics.rules import SEGMENTS
+from customer_intel.api.camel import CSV_COLUMNS, ORDERING_FIELDS
+from customer_intel.api.customers_serializers import (
+    CustomerClvSerializer,
+    CustomerInsightsSerializer,
+    CustomerProfileSerializer,
+    CustomerRfmSerializer,
+    CustomerSearchPageSerializer,
+    ErrorSerializer,
+    JourneyEventSerializer,
+    RecomputeQueuedSerializer,
+    RecomputeRequestSerializer,
+    SegmentsSerializer,
+)
+from customer_intel.api.filters import DEFAULT_ORDERING, CustomerProfileFilterSet
+from customer_intel.api.pagination import (
+    CURSOR_PARAM,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE_PARAM,
+    KeysetOrder,
+    KeysetPaginator,
+    ordered,
+)
+from customer_intel.api.renderers import CSVRenderer
+from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
+from customer_intel.models import CustomerEvent, CustomerProfile, Venue
+from customer_intel.privacy import resolve_customer_id
+from customer_intel.selectors import (
+    customer_events_for_venue,
+    customer_journey_rows,
+    customer_profile_get,
+    customer_profiles_for_venue,
+    segment_snapshot_get,
+    venue_for_user,
+)
+
+MAX_CUSTOMER_ID_LENGTH = 256
+CUSTOMER_NOT_FOUND = "Customer not found."
+WRITE_ACCESS_REQUIRED = "Write access to this venue is required."
+CSV_CHUNK_ROWS = 2000
+# A journey's summary lists the attribution of each purchase; past this many the list is cut
+# (and flagged) so one response stays bounded whatever the customer's history.
+MAX_ATTRIBUTIONS = 1000
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="A parameter is invalid; it is named."),
+    401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
+    404: OpenApiResponse(
+        ErrorSerializer, description="Venue not found or not accessible, or unknown customer."
+    ),
+}
+VENUE_ID = OpenApiParameter(
+    "venue_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The venue's UUID."
+)
+CUSTOMER_ID = OpenApiParameter(
+    "customer_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="A pseudonym (64 lowercase hex characters) or a raw customer id, which is "
+    f"hashed before lookup and never echoed; at most {MAX_CUSTOMER_ID_LENGTH} characters.",
+)
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        PAGE_SIZE_PARAM,
+        OpenApiTypes.INT,
+        description=f"Rows per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
+    ),
+    OpenApiParameter(
+        CURSOR_PARAM, OpenApiTypes.STR, description="The opaque cursor of the `next` link."
+    ),
+]
+
+
+class FormatAsParameterMixin:
+    """An unknown `?format=` is a bad parameter (400), not DRF's 404."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force=force)  # type: ignore[misc]
+        except Http404 as exc:
+            raise ValidationError({"format": ["Unsupported format."]}) from exc
+
+
+class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
+    """A view of one customer at a venue, named in the path by pseudonym or raw id."""
+
+    @cached_property
+    def customer(self) -> str:
+        """The path's customer as a pseudonym; the raw id goes no further than this."""
+        customer_id = self.kwargs["customer_id"]
+        if len(customer_id) > MAX_CUSTOMER_ID_LENGTH:
+            raise ValidationError({"customerId": [f"At most {MAX_CUSTOMER_ID_LENGTH} characters."]})
+        return resolve_customer_id(customer_id)
+
+    def get_profile(self) -> CustomerProfile:
+        """The customer's profile, computed now if they have events but no profile yet."""
+        profile = customer_profile_get(venue=self.venue, customer=self.customer)
+        if profile is None:
+            from customer_intel.services.recompute import compute_single_customer
+
+            profile = compute_single_customer(venue=self.venue, customer=self.customer)
+        if profile is None:
+            raise NotFound(CUSTOMER_NOT_FOUND)
+        return profile
+
+
+@extend_schema(parameters=[VENUE_ID])
+class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
+    """Customers per segment, from the counts the last recompute stored (no profile scan)."""
+
+    @extend_schema(
+        operation_id="customer_segments",
+        parameters=[
+            OpenApiParameter(
+                "by",
+                OpenApiTypes.STR,
+                enum=["segment", "rfm"],
+                description="`segment` (default): the seven segments; `rfm`: RFM segments.",
+            )
+        ],
+        responses={200: SegmentsSerializer, **ERRORS},
+    )
+    def get(self, request: Request, venue_id: str) -> Response:
+        by = request.query_params.get("by", "segment")
+        if by not in ("segment", "rfm"):
+            raise ValidationError({"by": ["Must be `segment` or `rfm`."]})
+        snapshot = segment_snapshot_get(venue=self.venue)
+        total = snapshot.total_customers if snapshot else 0
+        if by == "rfm":
+            names, counts = RFM_SEGMENTS, snapshot.rfm_segment_counts if snapshot else {}
+        else:
+            names, counts = SEGMENTS, snapshot.segment_counts if snapshot else {}
+        body = {
+            "venueId": self.venue.pk,
+            "by": by,
+            "segments": segment_shares(names=names, counts=counts, total=total),
+            "totalCustomers": total,
+            "asOf": snapshot.as_of if snapshot else None,
+            "computedAt": snapshot.computed_at if snapshot else None,
+        }
+        return Response(SegmentsSerializer(body).data)
+
+
+def segment_shares(
+    *, names: Iterable[str], counts: dict[str, int], total: int
+) -> list[dict[str, Any]]:
+    """Every named segment with its count and its percentage of `total` (two decimals)."""
+    shares = []
+    for name in names:
+        count = int(counts.get(name, 0))
+        percentage = round(100.0 * count / total, 2) if total else 0.0
+        shares.append({"segment": name, "count": count, "percentage": percentage})
+    return shares
+
+
+@extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
+class CustomerProfileView(CustomerAPIView):
+    """A customer's profile: the cached figures, RFM, predictions and attributes."""
+
+    @extend_schema(
+        operation_id="customer_profile",
+        responses={200: CustomerProfileSerializer, **ERRORS},
+    )
+    def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        return Response(CustomerProfileSerializer(self.get_profile()).data)
+
+
+@extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
+class CustomerInsightsView(CustomerAPIView):
+    """A customer's insights (churn risk, inactivity, high value, ...) as of the last run."""
+
+    @extend_schema(
+        operation_id="customer_insights",
+        responses={200: CustomerInsightsSerializer, **ERRORS},
+    )
+    def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        return Response(CustomerInsightsSerializer(self.get_profile()).data)
+
+
+@extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
+class CustomerRfmView(CustomerAPIView):
+    """A customer's RFM analysis: recency, frequency, monetary, their scores and segment."""
+
+    @extend_schema(operation_id="customer_rfm", responses={200: CustomerRfmSerializer, **ERRORS})
+    def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        return Response(CustomerRfmSerializer(self.get_profile()).data)
+
+
+@extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
+class CustomerClvView(CustomerAPIView):
+    """A customer's lifetime value: historical, the three-year heuristic, and predictions."""
+
+    @extend_schema(operation_id="customer_clv", responses={200: CustomerClvSerializer, **ERRORS})
+    def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        return Response(CustomerClvSerializer(self.get_profile()).data)
+
+
+@extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
+class CustomerJourneyView(CustomerAPIView):
+    """A customer's events in time order, a page at a time, with a summary of the whole
+    journey on every page."""
+
+    @extend_schema(
+        operation_id="customer_journey",
+        parameters=PAGE_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        paginator = KeysetPaginator(
+            request=request, order=KeysetOrder("occurred_at"), model=CustomerEvent
+        )
+        events = customer_events_for_venue(venue=self.venue, customer=self.customer)
+        rows = paginator.page(events)
+        if not rows and paginator.position is None:
+            raise NotFound(CUSTOMER_NOT_FOUND)
+        summary = summarize_journey(
+            JourneyEvent(
+                type=row["type"],
+                occurred_at=row["occurred_at"],
+                amount=row["amount"],
+                event_category=row["event_category"],
+                channel=row["channel"],
+                campaign=row["campaign"],
+            )
+            for row in customer_journey_rows(venue=self.venue, customer=self.customer)
+        )
+        return Response(
+            {
+                "customerId": self.customer,
+                "results": JourneyEventSerializer(rows, many=True).data,
+                "next": paginator.next_url,
+                "pageSize": paginator.page_size,
+                "summary": journey_summary_json(summary),
+            }
+        )
+
+
+def journey_summary_json(summary: JourneySummary) -> dict[str, Any]:
+    """The summary in the API's shape; attributions are cut at MAX_ATTRIBUTIONS."""
+    first_touch = summary.first_touch
+    first_purchase = summary.first_purchase
+    attributions = summary.purchase_attributions
+    return {
+        "firstTouch": first_touch
+        and {
+            "type": first_touch.type,
+            "occurredAt": _iso(first_touch.occurred_at),
+            "channel": first_touch.channel,
+            "campaign": first_touch.campaign,
+        },
+        "firstPurchase": first_purchase
+        and {
+            "occurredAt": _iso(first_purchase.occurred_at),
+            "amount": _money(first_purchase.amount),
+        },
+        "touchpointsBeforeFirstPurchase": summary.touchpoints_before_first_purchase,
+        "channels": summary.channels,
+        "purchaseAttributions": [
+            {
+                "occurredAt": _iso(item.occurred_at),
+                "amount": _money(item.amount),
+                "campaign": item.campaign,
+            }
+            for item in attributions[:MAX_ATTRIBUTIONS]
+        ],
+        "purchaseAttributionsTruncated": len(attributions) > MAX_ATTRIBUTIONS,
+    }
+
+
+def _iso(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+CSV_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "csv"],
+    description="`csv` streams every matching row (same filters and ordering, no pages) "
+    "as text/csv for a campaign tool.",
+)
+
+
+@extend_schema(parameters=[VENUE_ID])
+class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIView):
+    """Profiles matching the filters, a cursor page at a time, or all of them as CSV."""
+
+    queryset = CustomerProfile.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerProfileFilterSet
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+
+    @extend_schema(
+        operation_id="customer_search",
+        filters=True,
+        parameters=[*PAGE_PARAMETERS, CSV_PARAMETER],
+        responses={
+            (200, "application/json"): CustomerSearchPageSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="customerId and the main profile fields."
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, venue_id: str) -> Response | StreamingHttpResponse:
+        filterset = CustomerProfileFilterSet(
+            data=request.query_params,
+            queryset=customer_profiles_for_venue(venue=self.venue),
+            request=request,
+        )
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        order = keyset_order(filterset.form.cleaned_data.get("ordering") or DEFAULT_ORDERING)
+        if request.accepted_renderer.format == "csv":
+            return self._csv_response(filterset.qs, order)
+        paginator = KeysetPaginator(request=request, order=order, model=CustomerProfile)
+        rows = paginator.page(filterset.qs)
+        return Response(
+            {
+                "results": CustomerProfileSerializer(rows, many=True).data,
+                "next": paginator.next_url,
+                "pageSize": paginator.page_size,
+            }
+        )
+
+    def _csv_response(self, queryset: QuerySet, order: KeysetOrder) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            stream_profiles_csv(queryset=queryset, order=order),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="customers-{self.venue.pk}.csv"'
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Errors are JSON in every format: a CSV client still gets a readable error body.
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(response, Response) and renderer is not None and renderer.format == "csv":
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def keyset_order(ordering: str) -> KeysetOrder:
+    """`-totalSpent` → descending on `total_spent`, nulls last when the field is nullable."""
+    name = ordering.removeprefix("-")
+    field = ORDERING_FIELDS[name]
+    nullable = CustomerProfile._meta.get_field(field).null
+    return KeysetOrder(field=field, descending=ordering.startswith("-"), nullable=nullable)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# A spreadsheet would run a cell starting with one of these as a formula; event categories
+# come from clients, so such cells are quoted as text (OWASP "CSV injection").
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_COLUMNS = frozenset({"top_event_type"})
+
+
+def stream_profiles_csv(*, queryset: QuerySet, order: KeysetOrder) -> Iterator[str]:
+    """The header and every row of `queryset` in `order`, in chunks of CSV text.
+
+    Rows come through a server-side cursor inside a transaction (PostgreSQL streams a
+    non-holdable cursor instead of materializing the result first), so memory stays bounded
+    whatever the number of rows.
+    """
+    writer = csv.writer(_Echo())
+    fields = list(CSV_COLUMNS.values())
+    text_positions = [i for i, field in enumerate(fields) if field in _TEXT_COLUMNS]
+    yield writer.writerow(list(CSV_COLUMNS))
+    with transaction.atomic():
+        for part in ordered(queryset, order):
+            lines: list[str] = []
+            for row in part.values_list(*fields).iterator(chunk_size=CSV_CHUNK_ROWS):
+                values = [_csv_value(value) for value in row]
+                for i in text_positions:
+                    if values[i].startswith(_FORMULA_PREFIXES):
+                        values[i] = "'" + values[i]
+                lines.append(writer.writerow(values))
+                if len(lines) >= CSV_CHUNK_ROWS:
+                    yield "".join(lines)
+                    lines = []
+            if lines:
+                yield "".join(lines)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _iso(value)
+    return str(value)
+
+
+@extend_schema(parameters=[VENUE_ID])
+class RecomputeView(FormatAsParameterMixin, VenueScopedAPIView):
+    """Queue a recompute of the venue's profiles (write access required).
+
+    As for ingestion: a member who may only read the venue gets 403; anyone else gets the same
+    404 as for a venue that does not exist.
+    """
+
+    venue_write_access = True
+
+    @cached_property
+    def venue(self) -> Venue:
+        user, venue_id = self.request.user, self.kwargs["venue_id"]
+        venue = venue_for_user(user=user, venue_id=venue_id, write=True)
+        if venue is not None:
+            return venue
+        if venue_for_user(user=user, venue_id=venue_id, write=False) is not None:
+            raise PermissionDenied(WRITE_ACCESS_REQUIRED)
+        raise NotFound(VENUE_NOT_FOUND)
+
+    @extend_schema(
+        operation_id="customer_recompute",
+        request=RecomputeRequestSerializer,
+        responses={
+            202: RecomputeQueuedSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Read-only membership."),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, venue_id: str) -> Response:
+        from customer_intel.services.recompute_queue import queue_recompute
+
+        data = request.data if request.data else {}
+        serializer = RecomputeRequestSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        mode = serializer.validated_data["mode"]
+        run = queue_recompute(venue=self.venue, mode=mode)
+        return Response(
+            RecomputeQueuedSerializer(
+                {"runId": run.pk, "status": run.status, "mode": run.mode}
+            ).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
