@@ -1,0 +1,276 @@
+"""Writing synthetic demo and benchmark data (from `demo_generator`) into the database.
+
+On PostgreSQL events go in with COPY, a chunk of customers at a time, one transaction per
+venue; elsewhere (the embedded SQLite default) with `bulk_create`. Like ingestion, every
+customer written is marked pending in the same transaction, so the next recompute picks them
+up even when this command does not run it.
+
+Re-running is safe: demo venues are found again by name, a venue that already holds this
+seed's events is left as it is, and a venue holding other events is refused (use `reset`)
+rather than mixed with a second dataset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from customer_intel.models import (
+    CustomerEvent,
+    PendingCustomer,
+    RecomputeRun,
+    Venue,
+    VenueMembership,
+)
+from customer_intel.privacy import pseudonymize
+from customer_intel.services import demo_generator as generator
+from customer_intel.services.demo_generator import DemoPlan, EventChunk, VenuePlan
+
+DEMO_USERNAME = "demo"
+_EVENTS = CustomerEvent._meta.db_table
+_PENDING = PendingCustomer._meta.db_table
+_COPY_EVENTS = (
+    f"COPY {_EVENTS} (venue_id, event_id, customer, type, occurred_at, amount, quantity, "
+    "event_category, channel, campaign, properties, received_at) FROM STDIN"
+)
+_COPY_PENDING = f"COPY {_PENDING} (venue_id, customer, marked_at) FROM STDIN"
+_COPY_ROWS_PER_WRITE = 20_000
+_ORM_BATCH = 2_000
+# Lookup tables indexed by the generator's codes; code -1 picks the trailing "".
+_TYPE_NAMES = np.array(generator.EVENT_TYPES, dtype=object)
+_CATEGORY_NAMES = np.array([*generator.CATEGORIES, ""], dtype=object)
+_CHANNEL_NAMES = np.array([*generator.CHANNELS, ""], dtype=object)
+_CAMPAIGN_NAMES = np.array([*generator.CAMPAIGNS, ""], dtype=object)
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called with (venue name, events just written, events expected or 0 when unknown)."""
+
+
+class DemoDataConflict(Exception):
+    """A demo venue already holds events from another dataset."""
+
+
+@dataclass
+class VenueResult:
+    venue: Venue
+    customers: int
+    events_written: int
+    skipped: bool
+    sample_customer: str  # a synthetic raw id with purchases, safe to print
+    run: RecomputeRun | None = None
+
+
+@dataclass
+class DemoDataResult:
+    plan: DemoPlan
+    venues: list[VenueResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def events_written(self) -> int:
+        return sum(v.events_written for v in self.venues)
+
+
+def demo_data_create(
+    *,
+    plan: DemoPlan,
+    reset: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DemoDataResult:
+    """Write the planned venues and events; see the module docstring for re-runs.
+
+    With `reset`, the plan's venues (matched by name) are deleted first, with all their data.
+    Raises DemoDataConflict for a venue with someone else's events.
+    """
+    started = time.monotonic()
+    if reset:
+        demo_venues_delete(names=[venue.name for venue in plan.venues])
+    result = DemoDataResult(plan=plan)
+    for venue_plan in plan.venues:
+        result.venues.append(_venue_create(plan=plan, venue_plan=venue_plan, progress=progress))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def demo_venues_delete(*, names: list[str]) -> int:
+    """Delete the venues with these names and everything that hangs off them."""
+    venues = list(Venue.objects.filter(name__in=names))
+    with transaction.atomic():
+        for venue in venues:
+            # Events, facts and profiles have no dependents of their own, so the collector
+            # removes them with one DELETE each rather than loading them.
+            venue.delete()
+    return len(venues)
+
+
+def demo_user_provision(*, venues: list[Venue]) -> str:
+    """The `demo` user (no password; cannot log in to the admin) with write access to
+    `venues`, and its API token key."""
+    user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    for venue in venues:
+        VenueMembership.objects.update_or_create(
+            user=user, venue=venue, defaults={"can_write": True}
+        )
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def _venue_for(venue_plan: VenuePlan) -> Venue:
+    venue = Venue.objects.filter(name=venue_plan.name).order_by("created_at").first()
+    if venue is None:
+        venue = Venue.objects.create(
+            name=venue_plan.name, timezone=venue_plan.timezone, currency=venue_plan.currency
+        )
+    return venue
+
+
+def _venue_create(
+    *, plan: DemoPlan, venue_plan: VenuePlan, progress: ProgressCallback | None
+) -> VenueResult:
+    venue = _venue_for(venue_plan)
+    prefix = plan.event_id_prefix(venue_plan)
+    calendar = generator.build_calendar(
+        timezone=venue_plan.timezone, start=plan.start, end=plan.end
+    )
+    chunks = generator.iter_venue_chunks(plan=plan, venue=venue_plan, calendar=calendar)
+    existing = CustomerEvent.objects.filter(venue=venue)
+    if existing.exists():
+        if existing.filter(event_id=f"{prefix}0").exists():
+            first = next(chunks)
+            return VenueResult(venue, venue_plan.customers, 0, True, _sample_customer(plan, first))
+        raise DemoDataConflict(
+            f"Venue {venue.name!r} ({venue.pk}) already holds other events; "
+            "pass --reset to replace it."
+        )
+    written, sample = 0, ""
+    now = timezone.now()
+    with transaction.atomic():
+        for chunk in chunks:
+            if not sample:
+                sample = _sample_customer(plan, chunk)
+            pseudonyms = _pseudonyms(plan, chunk)
+            if connection.vendor == "postgresql":
+                _copy_chunk(venue, prefix, written, chunk, pseudonyms, now)
+            else:
+                _orm_chunk(venue, prefix, written, chunk, pseudonyms, now)
+            written += len(chunk)
+            if progress is not None:
+                progress(venue.name, len(chunk), venue_plan.events or 0)
+    return VenueResult(venue, venue_plan.customers, written, False, sample)
+
+
+def _pseudonyms(plan: DemoPlan, chunk: EventChunk) -> np.ndarray:
+    """The pseudonym of each customer of the chunk, indexed by customer number - first."""
+    return np.array(
+        [
+            pseudonymize(plan.customer_raw_id(number))
+            for number in range(chunk.first_customer, chunk.first_customer + chunk.customers)
+        ],
+        dtype=object,
+    )
+
+
+def _sample_customer(plan: DemoPlan, chunk: EventChunk) -> str:
+    """The raw id of the chunk's most frequent buyer (synthetic, so printable)."""
+    purchases = chunk.customer[chunk.type == generator.PURCHASED] - chunk.first_customer
+    if purchases.size == 0:
+        return plan.customer_raw_id(chunk.first_customer)
+    counts = np.bincount(purchases, minlength=chunk.customers)
+    return plan.customer_raw_id(chunk.first_customer + int(counts.argmax()))
+
+
+def _amount_texts(cents: np.ndarray, null: str) -> list[str]:
+    return [null if c < 0 else f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
+
+
+def _copy_chunk(
+    venue: Venue,
+    prefix: str,
+    first_seq: int,
+    chunk: EventChunk,
+    pseudonyms: np.ndarray,
+    now: datetime,
+) -> None:
+    """COPY the chunk's events and pending marks as preformatted text (tab-separated, \\N for
+    null): formatting whole columns at once is several times faster than write_row."""
+    venue_id = str(venue.pk)
+    received = now.astimezone(UTC).isoformat()
+    customers = pseudonyms[chunk.customer - chunk.first_customer].tolist()
+    types = _TYPE_NAMES[chunk.type].tolist()
+    occurred = np.datetime_as_string(chunk.occurred_at.astype("datetime64[s]"), unit="s").tolist()
+    amounts = _amount_texts(chunk.amount_cents, r"\N")
+    quantities = chunk.quantity.tolist()
+    categories = _CATEGORY_NAMES[chunk.category].tolist()
+    channels = _CHANNEL_NAMES[chunk.channel].tolist()
+    campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(_COPY_EVENTS) as copy:
+            for start in range(0, len(chunk), _COPY_ROWS_PER_WRITE):
+                stop = min(start + _COPY_ROWS_PER_WRITE, len(chunk))
+                copy.write(
+                    "".join(
+                        f"{venue_id}\t{prefix}{first_seq + i}\t{customers[i]}\t{types[i]}\t"
+                        f"{occurred[i]}+00\t{amounts[i]}\t{quantities[i]}\t{categories[i]}\t"
+                        f"{channels[i]}\t{campaigns[i]}\t{{}}\t{received}\n"
+                        for i in range(start, stop)
+                    )
+                )
+        present = np.unique(chunk.customer - chunk.first_customer)
+        with raw.copy(_COPY_PENDING) as copy:
+            copy.write("".join(f"{venue_id}\t{pseudonyms[i]}\t{received}\n" for i in present))
+
+
+def _orm_chunk(
+    venue: Venue,
+    prefix: str,
+    first_seq: int,
+    chunk: EventChunk,
+    pseudonyms: np.ndarray,
+    now: datetime,
+) -> None:
+    customers = pseudonyms[chunk.customer - chunk.first_customer].tolist()
+    types = _TYPE_NAMES[chunk.type].tolist()
+    amounts = [None if c < 0 else Decimal(c).scaleb(-2) for c in chunk.amount_cents.tolist()]
+    categories = _CATEGORY_NAMES[chunk.category].tolist()
+    channels = _CHANNEL_NAMES[chunk.channel].tolist()
+    campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
+    occurred = chunk.occurred_at.tolist()
+    quantities = chunk.quantity.tolist()
+    CustomerEvent.objects.bulk_create(
+        (
+            CustomerEvent(
+                venue=venue,
+                event_id=f"{prefix}{first_seq + i}",
+                customer=customers[i],
+                type=types[i],
+                occurred_at=datetime.fromtimestamp(occurred[i], tz=UTC),
+                amount=amounts[i],
+                quantity=quantities[i],
+                event_category=categories[i],
+                channel=channels[i],
+                campaign=campaigns[i],
+                properties={},
+                received_at=now,
+            )
+            for i in range(len(chunk))
+        ),
+        batch_size=_ORM_BATCH,
+    )
+    present = np.unique(chunk.customer - chunk.first_customer)
+    PendingCustomer.objects.bulk_create(
+        [PendingCustomer(venue=venue, customer=pseudonyms[i], marked_at=now) for i in present],
+        batch_size=_ORM_BATCH,
+        ignore_conflicts=True,
+    )
