@@ -1,3 +1,9 @@
-"""URLs of event ingestion."""
+"""URLs of event ingestion (mounted under /events/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from customer_intel.api.events_views import EventBatchIngestView
+
+urlpatterns = [
+    path("venue/<str:venue_id>", EventBatchIngestView.as_view(), name="events-ingest"),
+]

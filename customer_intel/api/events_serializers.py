@@ -1,0 +1,104 @@
+"""Shapes of the ingestion endpoint: the batch envelope, the documented event, the result.
+
+The rows themselves are checked by `customer_intel.services.event_validation` (shared with the
+CSV import); the event serializer here documents the contract in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from customer_intel.models import EventType
+from customer_intel.services import event_validation as rules
+
+
+class EventInSerializer(serializers.Serializer):
+    """One event as a client sends it. Unknown keys are rejected, naming the key."""
+
+    eventId = serializers.CharField(  # the JSON contract is camelCase
+        max_length=rules.MAX_EVENT_ID_LENGTH,
+        help_text="Client-chosen id, unique per venue: the idempotency key.",
+    )
+    customerId = serializers.CharField(
+        max_length=rules.MAX_CUSTOMER_ID_LENGTH,
+        help_text="Raw customer id; stored only as its keyed pseudonym.",
+    )
+    type = serializers.ChoiceField(choices=EventType.choices)
+    occurredAt = serializers.DateTimeField(
+        help_text="ISO-8601 with a time zone offset; at most 5 minutes in the future."
+    )
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Required for ticket.purchased and ticket.refunded; a number or numeric string.",
+    )
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=rules.MAX_QUANTITY, required=False, default=1
+    )
+    currency = serializers.CharField(
+        max_length=3, required=False, allow_null=True, help_text="If given, the venue's currency."
+    )
+    eventCategory = serializers.CharField(
+        max_length=rules.MAX_EVENT_CATEGORY_LENGTH,
+        required=False,
+        allow_null=True,
+        help_text='The kind of show: "concert", "comedy", ...',
+    )
+    channel = serializers.CharField(
+        max_length=rules.MAX_CHANNEL_LENGTH, required=False, allow_null=True
+    )
+    campaign = serializers.CharField(
+        max_length=rules.MAX_CAMPAIGN_LENGTH, required=False, allow_null=True
+    )
+    properties = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text=f"A JSON object of at most {rules.MAX_PROPERTIES_BYTES} bytes serialized.",
+    )
+
+
+class EventBatchSerializer(serializers.Serializer):
+    """The request body: a non-empty list of at most INGEST_MAX_BATCH events."""
+
+    events = EventInSerializer(many=True)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    """Events stored by this request, and events skipped because their eventId was known."""
+
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+
+
+def batch_rows(data: Any) -> list[Any]:
+    """The `events` list of a request body; a 400 naming the field when the envelope is wrong.
+
+    The rows are returned as decoded JSON, unchecked: row validation reports each bad row by
+    index, which a serializer's nested errors would not do as plainly.
+    """
+    if not isinstance(data, dict):
+        raise serializers.ValidationError(
+            {"events": ['The body must be a JSON object with an "events" list.']}
+        )
+    unknown = [key for key in data if key != "events"]
+    if unknown:
+        raise serializers.ValidationError({"body": ['Only "events" is allowed at the top level.']})
+    events = data.get("events")
+    if events is None:
+        raise serializers.ValidationError({"events": ["This field is required."]})
+    if not isinstance(events, list):
+        raise serializers.ValidationError({"events": ["Must be a list of events."]})
+    if not events:
+        raise serializers.ValidationError({"events": ["Must contain at least one event."]})
+    max_batch: int = settings.INGEST_MAX_BATCH
+    if len(events) > max_batch:
+        raise serializers.ValidationError(
+            {"events": [f"Must contain at most {max_batch} events; split the batch."]}
+        )
+    return events
