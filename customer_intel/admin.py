@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -34,6 +34,7 @@ from customer_intel.models import (
     PendingCustomer,
     PredictionModelFit,
     RecomputeRun,
+    RunMode,
     RunStatus,
     Segment,
     SegmentSnapshot,
@@ -337,14 +338,33 @@ class VenueAdmin(admin.ModelAdmin):
         # Imported here: the admin module loads at startup, the recompute machinery need not.
         from customer_intel.services.recompute_queue import queue_recompute
 
-        venues = list(Venue.objects.filter(pk__in=queryset.values("pk")))
-        for venue in venues:
-            queue_recompute(venue=venue, mode="full")
-        self.message_user(
-            request,
-            f"Queued a full recompute for {len(venues)} venue(s).",
-            messages.SUCCESS,
+        # A second click before the first run starts would only queue a run that the
+        # one-run-per-venue lock then skips.
+        already_queued = RecomputeRun.objects.filter(
+            venue=OuterRef("pk"), mode=RunMode.FULL, status=RunStatus.QUEUED
         )
+        venues = Venue.objects.filter(pk__in=queryset.values("pk")).annotate(
+            full_run_queued=Exists(already_queued)
+        )
+        queued, skipped = [], []
+        for venue in venues:
+            if venue.full_run_queued:
+                skipped.append(venue.name)
+            else:
+                queued.append(queue_recompute(venue=venue, mode=RunMode.FULL))
+        if queued:
+            run_ids = ", ".join(f"#{run.pk}" for run in queued)
+            self.message_user(
+                request,
+                f"Queued a full recompute for {len(queued)} venue(s): run {run_ids}.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"A full recompute is already queued for: {', '.join(skipped)}.",
+                messages.WARNING,
+            )
 
 
 @admin.register(VenueMembership)
