@@ -253,6 +253,8 @@ def events_import_csv(
     summary = CsvImportSummary()
     records: list[dict[str, str]] = []
     record_lines: list[int] = []
+    # Reported with the batch's validation errors, so rejections come out in line order.
+    unreadable: list[CsvRejectedRow] = []
     last_line = reader.line_num
     while True:
         try:
@@ -267,23 +269,19 @@ def events_import_csv(
             continue  # a blank line
         summary.rows += 1
         if values is None or len(values) != len(header):
-            summary.record_rejection(first_line)
-            if on_rejected is not None:
-                if values is not None:
-                    problem_message = (
-                        f"has {len(values)} columns where the header has {len(header)}"
-                    )
-                on_rejected(CsvRejectedRow(first_line, "line", problem_message, {}))
-            continue
-        records.append(dict(zip(header, values, strict=True)))
-        record_lines.append(first_line)
-        if len(records) >= batch_size:
-            _import_csv_batch(venue, records, record_lines, summary, on_rejected)
-            records, record_lines = [], []
+            if values is not None:
+                problem_message = f"has {len(values)} columns where the header has {len(header)}"
+            unreadable.append(CsvRejectedRow(first_line, "line", problem_message, {}))
+        else:
+            records.append(dict(zip(header, values, strict=True)))
+            record_lines.append(first_line)
+        if len(records) + len(unreadable) >= batch_size:
+            _import_csv_batch(venue, records, record_lines, unreadable, summary, on_rejected)
+            records, record_lines, unreadable = [], [], []
             if on_batch is not None:
                 on_batch(summary)
-    if records:
-        _import_csv_batch(venue, records, record_lines, summary, on_rejected)
+    if records or unreadable:
+        _import_csv_batch(venue, records, record_lines, unreadable, summary, on_rejected)
         if on_batch is not None:
             on_batch(summary)
     return summary
@@ -312,15 +310,18 @@ def _import_csv_batch(
     venue: Venue,
     records: list[dict[str, str]],
     record_lines: list[int],
+    unreadable: list[CsvRejectedRow],
     summary: CsvImportSummary,
     on_rejected: Callable[[CsvRejectedRow], None] | None,
 ) -> None:
     events, errors = validate_csv_records(venue=venue, records=records, now=timezone.now())
-    for error in errors:
-        line = record_lines[error.index]
-        summary.record_rejection(line)
+    rejected = unreadable + [
+        CsvRejectedRow(record_lines[e.index], e.field, e.message, records[e.index]) for e in errors
+    ]
+    for row in sorted(rejected, key=lambda row: row.line):
+        summary.record_rejection(row.line)
         if on_rejected is not None:
-            on_rejected(CsvRejectedRow(line, error.field, error.message, records[error.index]))
+            on_rejected(row)
     if events:
         result = ingest_events(venue=venue, events=events)
         summary.accepted += result.accepted
