@@ -1,0 +1,407 @@
+"""Per-customer facts: the event log aggregated into one `CustomerFacts` row per customer.
+
+The aggregation runs in the database — one grouped query per chunk of customers, never one
+query per customer. On PostgreSQL it is hand-written SQL that writes the facts with
+`INSERT … SELECT` and hands the rows back in the same statement; elsewhere (the embedded SQLite
+default) the ORM computes the same values. Both must agree with the reference aggregator
+`customer_intel.analytics.events.facts_from_events`.
+
+Money is summed in integer cents and local hours and dates are taken in the venue's time zone
+(DST included) inside the database, so Python only ever sees plain integers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate
+from django.utils import timezone
+
+from customer_intel.analytics.facts import CustomerFactsRow
+from customer_intel.analytics.rules import AFTERNOON_BEFORE_HOUR, MORNING_BEFORE_HOUR
+from customer_intel.models import (
+    CustomerEvent,
+    CustomerFacts,
+    EventType,
+    PendingCustomer,
+    Venue,
+)
+
+FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
+
+_EVENTS = CustomerEvent._meta.db_table
+_FACTS = CustomerFacts._meta.db_table
+_PENDING = PendingCustomer._meta.db_table
+_PURCHASE = f"e.type = '{EventType.TICKET_PURCHASED.value}'"
+_REFUND = f"e.type = '{EventType.TICKET_REFUNDED.value}'"
+_LOCAL = "(e.occurred_at AT TIME ZONE %(tz)s)"
+
+# One SQL expression per CustomerFactsRow field except customer and category_counts.
+_AGGREGATES: dict[str, str] = {
+    "first_seen": "min(e.occurred_at)",
+    "last_seen": "max(e.occurred_at)",
+    "purchase_count": f"count(*) FILTER (WHERE {_PURCHASE})",
+    # amount has two decimals, so amount * 100 is an exact integer.
+    "purchase_cents": (
+        f"coalesce(sum((e.amount * 100)::bigint) FILTER (WHERE {_PURCHASE}), 0)::bigint"
+    ),
+    "purchase_quantity": f"coalesce(sum(e.quantity) FILTER (WHERE {_PURCHASE}), 0)",
+    "refund_count": f"count(*) FILTER (WHERE {_REFUND})",
+    "refund_cents": (
+        f"coalesce(sum((e.amount * 100)::bigint) FILTER (WHERE {_REFUND}), 0)::bigint"
+    ),
+    "refund_quantity": f"coalesce(sum(e.quantity) FILTER (WHERE {_REFUND}), 0)",
+    "first_purchase_at": f"min(e.occurred_at) FILTER (WHERE {_PURCHASE})",
+    "last_purchase_at": f"max(e.occurred_at) FILTER (WHERE {_PURCHASE})",
+    "purchase_days": f"count(DISTINCT {_LOCAL}::date) FILTER (WHERE {_PURCHASE})",
+    "morning_purchases": (
+        f"count(*) FILTER (WHERE {_PURCHASE} AND extract(hour FROM {_LOCAL}) "
+        f"< {MORNING_BEFORE_HOUR})"
+    ),
+    "afternoon_purchases": (
+        f"count(*) FILTER (WHERE {_PURCHASE} AND extract(hour FROM {_LOCAL}) "
+        f">= {MORNING_BEFORE_HOUR} AND extract(hour FROM {_LOCAL}) < {AFTERNOON_BEFORE_HOUR})"
+    ),
+    "evening_purchases": (
+        f"count(*) FILTER (WHERE {_PURCHASE} AND extract(hour FROM {_LOCAL}) "
+        f">= {AFTERNOON_BEFORE_HOUR})"
+    ),
+}
+_STORED_COLUMNS = ", ".join(FACT_FIELDS)
+
+
+def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
+    """SELECT of the facts columns (in CustomerFactsRow order) plus `event_count`.
+
+    Grouping uses COLLATE "C": a byte comparison of the 64-hex pseudonym is much cheaper than
+    a locale-aware one and orders hex the same way.
+    """
+    where = ["e.venue_id = %(venue)s"]
+    if by_customers:
+        where.append("e.customer = ANY(%(customers)s)")
+    if cutoff:
+        where.append("e.occurred_at <= %(cutoff)s")
+    condition = " AND ".join(where)
+    aggregates = ",\n        ".join(f"{sql} AS {name}" for name, sql in _AGGREGATES.items())
+    return f"""
+    SELECT a.customer, {", ".join(f"a.{name}" for name in _AGGREGATES)},
+           coalesce(c.category_counts, '{{}}'::jsonb) AS category_counts,
+           a.event_count
+    FROM (
+        SELECT e.customer COLLATE "C" AS customer,
+        {aggregates},
+        count(*) AS event_count
+        FROM {_EVENTS} e
+        WHERE {condition}
+        GROUP BY 1
+    ) a
+    LEFT JOIN (
+        SELECT customer, jsonb_object_agg(event_category, purchases) AS category_counts
+        FROM (
+            SELECT e.customer COLLATE "C" AS customer, e.event_category, count(*) AS purchases
+            FROM {_EVENTS} e
+            WHERE {condition} AND {_PURCHASE} AND e.event_category <> ''
+            GROUP BY 1, 2
+        ) per_category
+        GROUP BY 1
+    ) c ON c.customer = a.customer
+    """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+
+
+def _store_sql(select_sql: str, *, conflict_update: bool) -> str:
+    """Write the aggregate into CustomerFacts and return its rows, in one statement."""
+    conflict = ""
+    if conflict_update:
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*FACT_FIELDS[1:],))
+        conflict = (
+            f"ON CONFLICT (venue_id, customer) DO UPDATE SET {updates}, "
+            "refreshed_at = EXCLUDED.refreshed_at"
+        )
+    return f"""
+    WITH agg AS ({select_sql}),
+    stored AS (
+        INSERT INTO {_FACTS} (venue_id, {_STORED_COLUMNS}, refreshed_at)
+        SELECT %(venue)s, {_STORED_COLUMNS}, %(now)s FROM agg ORDER BY customer
+        {conflict}
+    )
+    SELECT * FROM agg ORDER BY customer
+    """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+
+
+def _row(values: Sequence) -> CustomerFactsRow:  # type: ignore[type-arg]
+    """A CustomerFactsRow from a result row in FACT_FIELDS order (extra columns ignored)."""
+    category_counts = values[15]
+    if isinstance(category_counts, str | bytes):
+        category_counts = json.loads(category_counts)
+    return CustomerFactsRow(*values[:15], category_counts=category_counts)
+
+
+def _uses_sql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def facts_refresh(*, venue: Venue, customers: Sequence[str]) -> tuple[list[CustomerFactsRow], int]:
+    """Recompute and store the facts of `customers` from all their events.
+
+    Returns the fresh rows (ordered by customer) and the number of events read. A customer
+    with no event keeps no facts row.
+    """
+    if not customers:
+        return [], 0
+    if not _uses_sql():
+        return _facts_refresh_orm(venue=venue, customers=customers)
+    params = {
+        "venue": venue.pk,
+        "tz": venue.timezone,
+        "customers": list(customers),
+        "now": timezone.now(),
+    }
+    sql = _store_sql(_aggregate_sql(by_customers=True, cutoff=False), conflict_update=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        result = cursor.fetchall()
+    rows = [_row(values) for values in result]
+    if len(rows) < len(customers):
+        found = {row.customer for row in rows}
+        missing = [customer for customer in customers if customer not in found]
+        CustomerFacts.objects.filter(venue=venue, customer__in=missing).delete()
+    return rows, sum(values[16] for values in result)
+
+
+def facts_for_customers(
+    *, venue: Venue, customers: Sequence[str], cutoff: datetime | None
+) -> tuple[list[CustomerFactsRow], int]:
+    """The facts of `customers` over their events at or before `cutoff`, not stored.
+
+    Used for a reproducible run in the past and for the on-demand single customer. Customers
+    without an event at or before `cutoff` are absent from the result.
+    """
+    if not customers:
+        return [], 0
+    if not _uses_sql():
+        return _facts_orm(venue=venue, customers=customers, cutoff=cutoff)
+    params = {
+        "venue": venue.pk,
+        "tz": venue.timezone,
+        "customers": list(customers),
+        "cutoff": cutoff,
+    }
+    sql = _aggregate_sql(by_customers=True, cutoff=cutoff is not None) + " ORDER BY a.customer"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        result = cursor.fetchall()
+    return [_row(values) for values in result], sum(values[16] for values in result)
+
+
+def facts_rebuild(*, venue: Venue) -> int:
+    """Rebuild every facts row of the venue from its whole event log in one grouped pass.
+
+    For bulk loads that bypass ingestion and for a change of the venue's time zone (hour
+    buckets and purchase days are local). Pending marks are left for the next run: they say
+    the *profile* is stale, which a facts rebuild does not fix. Returns the events read.
+    """
+    if not _uses_sql():
+        customers = list(
+            CustomerEvent.objects.filter(venue=venue)
+            .order_by("customer")
+            .values_list("customer", flat=True)
+            .distinct()
+        )
+        CustomerFacts.objects.filter(venue=venue).delete()
+        return _facts_refresh_orm(venue=venue, customers=customers)[1]
+    params = {"venue": venue.pk, "tz": venue.timezone, "now": timezone.now()}
+    select_sql = _aggregate_sql(by_customers=False, cutoff=False)
+    sql = f"""
+    WITH agg AS ({select_sql}),
+    stored AS (
+        INSERT INTO {_FACTS} (venue_id, {_STORED_COLUMNS}, refreshed_at)
+        SELECT %(venue)s, {_STORED_COLUMNS}, %(now)s FROM agg ORDER BY customer
+    )
+    SELECT coalesce(sum(event_count), 0) FROM agg
+    """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_FACTS} WHERE venue_id = %s", [venue.pk])  # noqa: S608
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def facts_iter_chunks(*, venue: Venue, chunk_size: int) -> Iterator[list[CustomerFactsRow]]:
+    """Every facts row of the venue in customer order, `chunk_size` rows at a time.
+
+    A key-range walk on the (venue, customer) unique index: memory stays bounded and each
+    chunk is one indexed range read, however large the venue.
+    """
+    after = ""
+    columns = ", ".join(FACT_FIELDS)
+    sql = (
+        f"SELECT {columns} FROM {_FACTS} WHERE venue_id = %s AND customer > %s "  # noqa: S608
+        "ORDER BY customer LIMIT %s"
+    )
+    while True:
+        if _uses_sql():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [venue.pk, after, chunk_size])
+                rows = [_row(values) for values in cursor.fetchall()]
+        else:
+            rows = [
+                _row(values)
+                for values in CustomerFacts.objects.filter(venue=venue, customer__gt=after)
+                .order_by("customer")
+                .values_list(*FACT_FIELDS)[:chunk_size]
+            ]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].customer
+
+
+def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[list[str]]:
+    """Consume the venue's pending marks, `chunk_size` customers at a time, in key order.
+
+    Each chunk's marks are deleted *before* the caller reads those customers' events: an
+    ingestion committing in between re-marks the customer (its ON CONFLICT waits for this
+    transaction), so no event can be missed. Deleted marks reappear if the caller's
+    transaction rolls back.
+    """
+    after = ""
+    sql = f"""
+    DELETE FROM {_PENDING} p
+    WHERE p.venue_id = %s AND p.customer IN (
+        SELECT customer FROM {_PENDING}
+        WHERE venue_id = %s AND customer > %s ORDER BY customer LIMIT %s
+    )
+    RETURNING p.customer
+    """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+    while True:
+        if _uses_sql():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [venue.pk, venue.pk, after, chunk_size])
+                customers = sorted(row[0] for row in cursor.fetchall())
+        else:
+            customers = list(
+                PendingCustomer.objects.filter(venue=venue, customer__gt=after)
+                .order_by("customer")
+                .values_list("customer", flat=True)[:chunk_size]
+            )
+            PendingCustomer.objects.filter(venue=venue, customer__in=customers).delete()
+        if not customers:
+            return
+        yield customers
+        after = customers[-1]
+
+
+# --- portable path (SQLite, and any database without the hand-written SQL) -----------------
+
+
+def _cents(amount: Decimal | None) -> int:
+    if amount is None:
+        return 0
+    return int(Decimal(amount).scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _facts_orm(
+    *, venue: Venue, customers: Sequence[str], cutoff: datetime | None
+) -> tuple[list[CustomerFactsRow], int]:
+    tz = ZoneInfo(venue.timezone)
+    events = CustomerEvent.objects.filter(venue=venue, customer__in=list(customers))
+    if cutoff is not None:
+        events = events.filter(occurred_at__lte=cutoff)
+    purchase = Q(type=EventType.TICKET_PURCHASED)
+    refund = Q(type=EventType.TICKET_REFUNDED)
+    zero = Value(0, output_field=IntegerField())
+    aggregates = (
+        events.alias(local_hour=ExtractHour("occurred_at", tzinfo=tz))
+        .values("customer")
+        .order_by("customer")
+        .annotate(
+            first_seen=Min("occurred_at"),
+            last_seen=Max("occurred_at"),
+            purchase_count=Count("id", filter=purchase),
+            purchase_amount=Sum("amount", filter=purchase),
+            purchase_quantity=Coalesce(Sum("quantity", filter=purchase), zero),
+            refund_count=Count("id", filter=refund),
+            refund_amount=Sum("amount", filter=refund),
+            refund_quantity=Coalesce(Sum("quantity", filter=refund), zero),
+            first_purchase_at=Min("occurred_at", filter=purchase),
+            last_purchase_at=Max("occurred_at", filter=purchase),
+            purchase_days=Count(
+                TruncDate("occurred_at", tzinfo=tz), distinct=True, filter=purchase
+            ),
+            morning=Count("id", filter=purchase & Q(local_hour__lt=MORNING_BEFORE_HOUR)),
+            afternoon=Count(
+                "id",
+                filter=purchase
+                & Q(local_hour__gte=MORNING_BEFORE_HOUR, local_hour__lt=AFTERNOON_BEFORE_HOUR),
+            ),
+            evening=Count("id", filter=purchase & Q(local_hour__gte=AFTERNOON_BEFORE_HOUR)),
+            event_count=Count("id"),
+        )
+    )
+    categories: dict[str, dict[str, int]] = {}
+    for customer, category, purchases in (
+        events.filter(purchase)
+        .exclude(event_category="")
+        .values("customer", "event_category")
+        .order_by()
+        .annotate(purchases=Count("id"))
+        .values_list("customer", "event_category", "purchases")
+    ):
+        categories.setdefault(customer, {})[category] = purchases
+    rows: list[CustomerFactsRow] = []
+    event_count = 0
+    for agg in aggregates:
+        event_count += agg["event_count"]
+        rows.append(
+            CustomerFactsRow(
+                customer=agg["customer"],
+                first_seen=agg["first_seen"],
+                last_seen=agg["last_seen"],
+                purchase_count=agg["purchase_count"],
+                purchase_cents=_cents(agg["purchase_amount"]),
+                purchase_quantity=agg["purchase_quantity"],
+                refund_count=agg["refund_count"],
+                refund_cents=_cents(agg["refund_amount"]),
+                refund_quantity=agg["refund_quantity"],
+                first_purchase_at=agg["first_purchase_at"],
+                last_purchase_at=agg["last_purchase_at"],
+                purchase_days=agg["purchase_days"],
+                morning_purchases=agg["morning"],
+                afternoon_purchases=agg["afternoon"],
+                evening_purchases=agg["evening"],
+                category_counts=categories.get(agg["customer"], {}),
+            )
+        )
+    return rows, event_count
+
+
+def _facts_refresh_orm(
+    *, venue: Venue, customers: Sequence[str]
+) -> tuple[list[CustomerFactsRow], int]:
+    rows: list[CustomerFactsRow] = []
+    event_count = 0
+    now = timezone.now()
+    # SQLite caps the parameters of one statement; keep each IN list well below it.
+    for start in range(0, len(customers), 500):
+        part = customers[start : start + 500]
+        part_rows, part_events = _facts_orm(venue=venue, customers=part, cutoff=None)
+        CustomerFacts.objects.filter(venue=venue, customer__in=part).delete()
+        CustomerFacts.objects.bulk_create(
+            [
+                CustomerFacts(
+                    venue=venue,
+                    refreshed_at=now,
+                    **{name: getattr(row, name) for name in FACT_FIELDS},
+                )
+                for row in part_rows
+            ]
+        )
+        rows.extend(part_rows)
+        event_count += part_events
+    return rows, event_count
