@@ -298,3 +298,15 @@ def profile_fields(profile: Any) -> dict[str, Any]:
     values = {name: getattr(profile, name) for name in EXPECTED[VIP] if name != "insight_types"}
     values["insight_types"] = [insight["type"] for insight in profile.insights]
     return values
+
+
+# The customers by name, for a process whose HMAC key (and so whose pseudonyms) differ.
+LABELS = {
+    "vip": VIP,
+    "refunder": REFUNDER,
+    "browser": BROWSER,
+    "at_risk": AT_RISK,
+    "dst": DST,
+    "late": LATE,
+    "future_only": FUTURE_ONLY,
+}
