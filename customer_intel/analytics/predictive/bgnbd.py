@@ -23,6 +23,7 @@ from customer_intel.analytics.predictive.fitting import (
     NegLogLikelihood,
     maximize_likelihood,
     refused,
+    weighted_sum,
 )
 
 MODEL = "bgnbd"
@@ -137,13 +138,13 @@ def _mean_nll(
         )
         gradient = np.array(
             [
-                r * share @ d_r,
-                alpha * share @ d_alpha,
-                a * share @ d_a,
-                b * share @ d_b,
+                r * weighted_sum(share, d_r),
+                alpha * weighted_sum(share, d_alpha),
+                a * weighted_sum(share, d_a),
+                b * weighted_sum(share, d_b),
             ]
         )
-        return -float(share @ terms), -gradient
+        return -weighted_sum(share, terms), -gradient
 
     return mean_nll, total
 
@@ -179,7 +180,7 @@ def fit_bgnbd(
     mean_nll, total = _mean_nll(x, t_x, T, weights)
     # A neutral start: unit shapes, and alpha at the mean age so the prior rate is about one
     # purchase per customer lifetime observed so far.
-    mean_age = max(float(weights @ T / total), 1.0)
+    mean_age = max(weighted_sum(weights, T) / total, 1.0)
     start = np.log([1.0, mean_age, 1.0, 1.0])
     optimum = maximize_likelihood(
         mean_nll=mean_nll, start=start, names=PARAM_NAMES, total_weight=total
@@ -241,16 +242,43 @@ def expected_purchases(
     (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z), whose upper parameters do not grow with x.
     """
     r, alpha, a, b = (float(params[name]) for name in PARAM_NAMES)
-    if abs(a - 1.0) < _NEAR_ONE:
-        below = expected_purchases({**params, "a": 1.0 - _NEAR_ONE}, t, x, t_x, T)
-        above = expected_purchases({**params, "a": 1.0 + _NEAR_ONE}, t, x, t_x, T)
-        return (below + above) / 2
     x, t_x, T = _as_arrays(x, t_x, T)
     t = np.asarray(t, dtype=float)
+    p_alive = probability_alive(params, x, t_x, T)
+    if abs(a - 1.0) < _NEAR_ONE:
+        below = _expected_if_alive(r, alpha, 1.0 - _NEAR_ONE, b, t, x, T)
+        above = _expected_if_alive(r, alpha, 1.0 + _NEAR_ONE, b, t, x, T)
+        if_alive = (below + above) / 2
+    else:
+        if_alive = _expected_if_alive(r, alpha, a, b, t, x, T)
+    # A zero horizon means zero purchases (z = 0 would give 0 · 1, but keep it exact).
+    return np.where(t > 0, np.maximum(if_alive * p_alive, 0.0), 0.0)
+
+
+def _expected_if_alive(
+    r: float, alpha: float, a: float, b: float, t: np.ndarray, x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    t, x, T = np.broadcast_arrays(t, x, T)
+    expected = _expected_core(r, alpha, a, b, t, x, T)
+    # With x = 0 and a + b = 1 the lower parameter c is 0: 2F1 has a pole that the factor c
+    # cancels. Evaluate on both sides of it, as for a = 1.
+    near_pole = np.abs(a + b + x - 1) < _NEAR_ONE
+    if np.any(near_pole):
+        shifted = [
+            _expected_core(r, alpha, a, b + shift, t[near_pole], x[near_pole], T[near_pole])
+            for shift in (-2 * _NEAR_ONE, 2 * _NEAR_ONE)
+        ]
+        expected = expected.copy()
+        expected[near_pole] = (shifted[0] + shifted[1]) / 2
+    return expected
+
+
+def _expected_core(
+    r: float, alpha: float, a: float, b: float, t: np.ndarray, x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     z = t / (alpha + T + t)
     c = a + b + x - 1
-    alive_part = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
-    p_alive = probability_alive(params, x, t_x, T)
-    expected = (c / (a - 1)) * alive_part * p_alive
-    # Zero horizon means zero purchases; z = 0 gives 0/0 in no branch, but keep it exact.
-    return np.where(t > 0, np.maximum(expected, 0.0), 0.0)
+    # At the pole (c = 0) this is 0 · inf; the caller replaces those rows.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        remaining = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+        return (c / (a - 1)) * remaining

@@ -73,6 +73,12 @@ class FitResult:
         }
 
 
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> float:
+    """sum(weights * values) without BLAS: on a busy machine BLAS's thread pool made a
+    15,000-element dot product take 25 ms, two hundred times the plain loop."""
+    return float(np.einsum("i,i->", weights, values))
+
+
 def refused(
     *, model: str, reason: str, n_customers: int, n_repeat: int, **diagnostics: Any
 ) -> FitResult:

@@ -21,6 +21,7 @@ from customer_intel.analytics.predictive.fitting import (
     NegLogLikelihood,
     maximize_likelihood,
     refused,
+    weighted_sum,
 )
 
 MODEL = "gamma_gamma"
@@ -92,8 +93,14 @@ def _mean_nll(n: np.ndarray, m: np.ndarray, weights: np.ndarray) -> NegLogLikeli
         d_p = n * (psi_all - digamma(p * n) + log_m + log_n - log_v_nm)
         d_q = psi_all - digamma(q) + np.log(v) - log_v_nm
         d_v = q / v - (p * n + q) / (v + n * m)
-        gradient = np.array([p * share @ d_p, q * share @ d_q, v * share @ d_v])
-        return -float(share @ terms), -gradient
+        gradient = np.array(
+            [
+                p * weighted_sum(share, d_p),
+                q * weighted_sum(share, d_q),
+                v * weighted_sum(share, d_v),
+            ]
+        )
+        return -weighted_sum(share, terms), -gradient
 
     return mean_nll
 
@@ -126,7 +133,7 @@ def fit_gamma_gamma(
             n_customers=n_customers,
             n_repeat=n_customers,
         )
-    scale = float(weights @ m / weights.sum())
+    scale = weighted_sum(weights, m) / float(weights.sum())
     mean_nll = _mean_nll(n, m / scale, weights)
     optimum = maximize_likelihood(
         mean_nll=mean_nll,

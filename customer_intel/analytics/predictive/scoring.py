@@ -94,8 +94,9 @@ def predict_customers(
     mid_years = (step_ends - step_days / 2) / DAYS_PER_YEAR
     discount = (1.0 + annual_discount_rate) ** -mid_years
     one_year = STEPS_PER_YEAR
-    discounted_purchases_1y = discount[:one_year] @ in_step[:one_year]
-    discounted_purchases_3y = discount @ in_step
+    discounted_steps = discount[:, np.newaxis] * in_step
+    discounted_purchases_1y = discounted_steps[:one_year].sum(axis=0)
+    discounted_purchases_3y = discounted_steps.sum(axis=0)
 
     expected_30 = expected_by(HORIZON_DAYS_30)
     expected_90 = expected_by(HORIZON_DAYS_90)

@@ -1,0 +1,218 @@
+"""BG/NBD: likelihood, gradient, parameter recovery, refusals, conditional expectations."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, getcontext
+
+import numpy as np
+import pytest
+
+from customer_intel.analytics.predictive import bgnbd, simulate
+from customer_intel.analytics.predictive.fitting import MIN_REPEAT_CUSTOMERS
+
+TRUE = {"r": 0.5, "alpha": 8.0, "a": 0.8, "b": 3.0}
+
+
+def _simulated(size: int, seed: int, **params: float) -> simulate.SimulatedCustomers:
+    ages = np.random.default_rng(seed).uniform(26, 156, size)
+    return simulate.simulate_bgnbd(size=size, observation=ages, seed=seed + 1, **(params or TRUE))
+
+
+def _paper_likelihood(params: dict[str, float], x: int, t_x: float, T: float) -> float:
+    """Eq. (6) of Fader, Hardie & Lee (2005), written with Beta functions, not in log space."""
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+
+    def beta(p: float, q: float) -> float:
+        return math.gamma(p) * math.gamma(q) / math.gamma(p + q)
+
+    rate_part = math.gamma(r + x) * alpha**r / math.gamma(r)
+    likelihood = beta(a, b + x) / beta(a, b) * rate_part / (alpha + T) ** (r + x)
+    if x > 0:
+        likelihood += beta(a + 1, b + x - 1) / beta(a, b) * rate_part / (alpha + t_x) ** (r + x)
+    return likelihood
+
+
+@pytest.mark.parametrize(
+    ("x", "t_x", "T"),
+    [(0, 0.0, 30.0), (1, 5.5, 40.0), (2, 30.43, 38.86), (7, 70.0, 80.0), (12, 120.0, 150.0)],
+)
+def test_log_likelihood_matches_the_papers_formula(x: int, t_x: float, T: float) -> None:
+    params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    expected = math.log(_paper_likelihood(params, x, t_x, T))
+    got = bgnbd.log_likelihood_terms(params, np.array([x]), np.array([t_x]), np.array([T]))[0]
+    assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_log_likelihood_stays_finite_where_the_plain_formula_overflows() -> None:
+    params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    x, t_x, T = np.array([400.0]), np.array([150.0]), np.array([156.0])
+    with pytest.raises(OverflowError):
+        _paper_likelihood(params, 400, 150.0, 156.0)
+    assert np.isfinite(bgnbd.log_likelihood_terms(params, x, t_x, T)[0])
+
+
+def test_analytic_gradient_matches_finite_differences() -> None:
+    customers = _simulated(3000, seed=11)
+    x, t_x, T, weights = bgnbd.compress_customers(customers.x, customers.t_x, customers.T)
+    mean_nll, _total = bgnbd._mean_nll(x, t_x, T, weights)
+    point = np.log([0.7, 5.0, 1.3, 2.2])
+    _value, gradient = mean_nll(point)
+    step = 1e-6
+    for i in range(4):
+        shift = np.zeros(4)
+        shift[i] = step
+        numeric = (mean_nll(point + shift)[0] - mean_nll(point - shift)[0]) / (2 * step)
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+def test_fit_recovers_each_parameter_within_five_percent() -> None:
+    customers = _simulated(200_000, seed=2024)
+    compressed = bgnbd.compress_customers(customers.x, customers.t_x, customers.T)
+    assert len(compressed[0]) < 100_000  # whole weeks make the data compress
+
+    result = bgnbd.fit_bgnbd(*compressed)
+
+    assert result.usable, result.reason
+    assert result.n_customers == 200_000
+    assert result.time_unit == "weeks"
+    for name, true_value in TRUE.items():
+        assert result.params[name] == pytest.approx(true_value, rel=0.05), name
+        # The sample is large enough that 5% is several standard errors: a real check.
+        assert result.diagnostics["log_param_standard_errors"][name] < 0.02
+
+
+def test_compression_keeps_the_fit() -> None:
+    customers = _simulated(10_000, seed=5)
+    rounded = (customers.x, np.rint(customers.t_x), np.rint(customers.T))
+    direct = bgnbd.fit_bgnbd(*rounded)
+    compressed = bgnbd.fit_bgnbd(*bgnbd.compress_customers(*rounded))
+    assert compressed.log_likelihood == pytest.approx(direct.log_likelihood, rel=1e-9)
+    for name in TRUE:
+        assert compressed.params[name] == pytest.approx(direct.params[name], rel=1e-5)
+
+
+def test_too_few_repeat_customers_is_refused_without_fitting() -> None:
+    x = np.array([1.0] * 154 + [0.0] * 5000)
+    t_x = np.where(x > 0, 3.0, 0.0)
+    T = np.full(len(x), 20.0)
+    result = bgnbd.fit_bgnbd(x, t_x, T)
+    assert not result.usable
+    assert result.reason == f"not enough repeat customers (154 < {MIN_REPEAT_CUSTOMERS})"
+    assert result.params == {}
+    assert result.n_customers == 5154
+
+
+def test_no_repeat_purchases_at_all_is_refused() -> None:
+    result = bgnbd.fit_bgnbd(np.zeros(10_000), np.zeros(10_000), np.full(10_000, 52.0))
+    assert not result.usable
+    assert result.reason == f"not enough repeat customers (0 < {MIN_REPEAT_CUSTOMERS})"
+
+
+def test_data_without_any_sign_of_dropout_is_refused() -> None:
+    # Everyone buys every week right up to the end of observation: nothing in the data says
+    # anyone ever drops out, so the likelihood pushes the dropout to zero.
+    T = np.repeat(np.arange(10.0, 60.0), 20)
+    result = bgnbd.fit_bgnbd(T.copy(), T.copy(), T)
+    assert not result.usable
+    assert result.params, "the fit ran and its parameters are reported"
+    assert "bound" in result.reason or "dropout vanishes" in result.reason
+
+
+def test_inconsistent_inputs_raise() -> None:
+    x = np.ones(300)
+    with pytest.raises(ValueError, match="t_x <= T"):
+        bgnbd.fit_bgnbd(x, np.full(300, 10.0), np.full(300, 5.0))
+
+
+def test_probability_alive_is_one_without_repeat_purchases() -> None:
+    # Dropout happens only right after a repeat purchase (the paper's convention): a customer
+    # who never bought again is alive, however long ago the first purchase was.
+    p_alive = bgnbd.probability_alive(TRUE, np.zeros(3), np.zeros(3), np.array([1.0, 50, 500]))
+    assert np.all(p_alive == 1.0)
+
+
+def test_probability_alive_matches_the_paper_and_falls_with_silence() -> None:
+    x, t_x = np.full(4, 3.0), np.full(4, 10.0)
+    T = np.array([10.0, 20.0, 50.0, 150.0])
+    p_alive = bgnbd.probability_alive(TRUE, x, t_x, T)
+    r, alpha, a, b = TRUE["r"], TRUE["alpha"], TRUE["a"], TRUE["b"]
+    expected = [
+        1 / (1 + a / (b + 3 - 1) * ((alpha + age) / (alpha + 10.0)) ** (r + 3)) for age in T
+    ]
+    assert p_alive == pytest.approx(expected, rel=1e-12)
+    assert np.all(np.diff(p_alive) < 0)
+
+
+def _reference_expected_purchases(
+    params: dict[str, float], t: float, x: int, t_x: float, T: float
+) -> float:
+    """Eq. (10) of the paper in 60-digit decimal arithmetic, the 2F1 by its plain series."""
+    getcontext().prec = 60
+    r, alpha, a, b = (Decimal(repr(params[k])) for k in ("r", "alpha", "a", "b"))
+    t, t_x, T = Decimal(repr(t)), Decimal(repr(t_x)), Decimal(repr(T))
+    upper_1, upper_2, lower = r + x, b + x, a + b + x - 1
+    z = t / (alpha + T + t)
+    term, total, k = Decimal(1), Decimal(1), 0
+    while abs(term) > Decimal("1e-40") * abs(total) or k < 10:
+        term *= (upper_1 + k) * (upper_2 + k) / ((lower + k) * (k + 1)) * z
+        total += term
+        k += 1
+    ratio = ((alpha + T) / (alpha + T + t)) ** (r + x)
+    numerator = (a + b + x - 1) / (a - 1) * (1 - ratio * total)
+    denominator = 1 + (a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x) if x else 0)
+    return float(numerator / denominator)
+
+
+@pytest.mark.parametrize(
+    ("t", "x", "t_x", "T"),
+    [
+        (52.0, 0, 0.0, 52.0),
+        (52.0, 2, 30.0, 40.0),
+        (156.0, 0, 0.0, 0.0),  # z close to 1
+        (156.0, 40, 150.0, 156.0),
+        (156.0, 250, 155.0, 156.0),  # (alpha+T)/(alpha+T+t) ** 250: the plain form's trouble
+        (13.0, 600, 100.0, 104.0),
+    ],
+)
+def test_conditional_expectation_matches_high_precision_reference(
+    t: float, x: int, t_x: float, T: float
+) -> None:
+    expected = _reference_expected_purchases(TRUE, t, x, t_x, T)
+    got = bgnbd.expected_purchases(TRUE, t, np.array([x]), np.array([t_x]), np.array([T]))[0]
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_conditional_expectation_is_smooth_through_a_equal_one() -> None:
+    x, t_x, T = np.array([3.0]), np.array([20.0]), np.array([30.0])
+    values = [
+        bgnbd.expected_purchases({**TRUE, "a": a}, 52.0, x, t_x, T)[0]
+        for a in (0.999, 0.99999, 1.0, 1.00001, 1.001)
+    ]
+    assert all(np.isfinite(values))
+    assert values[2] == pytest.approx((values[1] + values[3]) / 2, rel=1e-6)
+    assert values[0] == pytest.approx(values[4], rel=1e-2)
+
+
+def test_conditional_expectation_is_continuous_where_its_hypergeometric_has_a_pole() -> None:
+    # x = 0 and a + b = 1 make the lower parameter of 2F1 zero.
+    params = {"r": 0.5, "alpha": 8.0, "a": 0.4, "b": 0.6}
+    x, t_x, T = np.zeros(1), np.zeros(1), np.full(1, 10.0)
+    at_pole = bgnbd.expected_purchases(params, 52.0, x, t_x, T)[0]
+    beside = [
+        bgnbd.expected_purchases({**params, "b": 0.6 + shift}, 52.0, x, t_x, T)[0]
+        for shift in (-1e-3, 1e-3)
+    ]
+    assert np.isfinite(at_pole)
+    assert at_pole == pytest.approx(sum(beside) / 2, rel=1e-4)
+
+
+def test_conditional_expectation_predicts_simulated_holdout_purchases() -> None:
+    customers = _simulated(100_000, seed=77)
+    holdout = simulate.simulate_future_purchases(customers, horizon=52.0, seed=78)
+    predicted = bgnbd.expected_purchases(TRUE, 52.0, customers.x, customers.t_x, customers.T)
+    # Aggregate and by frequency group: the conditional expectation is unbiased.
+    assert predicted.sum() == pytest.approx(holdout.sum(), rel=0.02)
+    for low, high in [(0, 0), (1, 2), (3, 6), (7, 1000)]:
+        group = (customers.x >= low) & (customers.x <= high)
+        assert predicted[group].mean() == pytest.approx(holdout[group].mean(), rel=0.05)
