@@ -1,0 +1,63 @@
+"""Agreement with the `lifetimes` package (a test-only reference, never a runtime dependency).
+
+Skipped where `lifetimes` is not installed; the likelihood tests check the same formulas
+against the papers independently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from customer_intel.analytics.predictive import bgnbd, gamma_gamma, simulate
+
+lifetimes = pytest.importorskip("lifetimes", reason="lifetimes is a test-only reference")
+
+
+@pytest.fixture(scope="module")
+def customers() -> simulate.SimulatedCustomers:
+    ages = np.random.default_rng(1).uniform(20, 104, 5000)
+    return simulate.simulate_bgnbd(
+        size=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, observation=ages, seed=2
+    )
+
+
+def test_bgnbd_fit_and_predictions_agree(customers: simulate.SimulatedCustomers) -> None:
+    ours = bgnbd.fit_bgnbd(customers.x, customers.t_x, customers.T)
+    theirs = lifetimes.BetaGeoFitter().fit(customers.x, customers.t_x, customers.T)
+
+    assert ours.usable, ours.reason
+    for name in ("r", "alpha", "a", "b"):
+        assert ours.params[name] == pytest.approx(float(theirs.params_[name]), rel=1e-4)
+
+    params = {name: float(theirs.params_[name]) for name in ("r", "alpha", "a", "b")}
+    moderate = customers.x < 30  # lifetimes' plain 2F1 form is only trusted here
+    x, t_x, T = customers.x[moderate], customers.t_x[moderate], customers.T[moderate]
+    assert bgnbd.probability_alive(params, x, t_x, T) == pytest.approx(
+        np.asarray(theirs.conditional_probability_alive(x, t_x, T)), rel=1e-9
+    )
+    for horizon in (4.0, 13.0, 52.0):
+        assert bgnbd.expected_purchases(params, horizon, x, t_x, T) == pytest.approx(
+            np.asarray(
+                theirs.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
+            ),
+            rel=1e-7,
+        )
+
+
+def test_gamma_gamma_fit_and_conditional_spend_agree(
+    customers: simulate.SimulatedCustomers,
+) -> None:
+    repeat = customers.x > 0
+    n = customers.x[repeat]
+    m = simulate.simulate_gamma_gamma(transactions=n, p=6.25, q=3.74, v=15.44, seed=3)
+    ours = gamma_gamma.fit_gamma_gamma(n, m)
+    theirs = lifetimes.GammaGammaFitter().fit(n, m)
+
+    assert ours.usable, ours.reason
+    for name in ("p", "q", "v"):
+        assert ours.params[name] == pytest.approx(float(theirs.params_[name]), rel=1e-3)
+    params = {name: float(theirs.params_[name]) for name in ("p", "q", "v")}
+    assert gamma_gamma.expected_average_value(params, n, m) == pytest.approx(
+        np.asarray(theirs.conditional_expected_average_profit(n, m)), rel=1e-9
+    )
