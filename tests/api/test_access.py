@@ -70,16 +70,9 @@ class TestEveryEndpoint:
         assert response.status_code == (202 if method == "post" else 200)
 
 
-BEARER_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BearerOrTokenAuthentication rewrites request.META, but DRF reads the cached "
-    "request.headers, so a Bearer token is never seen",
-)
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", READS)
-@pytest.mark.parametrize("scheme", ["Token", pytest.param("Bearer", marks=BEARER_BUG)])
+@pytest.mark.parametrize("scheme", ["Token", "Bearer"])
 def test_reader_reads(url, scheme, reader, venue, profile):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"{scheme} {token_for(reader)}")
