@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from customer_intel.analytics.rules import cents_to_decimal
@@ -37,6 +38,7 @@ CHURN_RISK_VALID = timedelta(days=7)
 INACTIVE_AFTER_DAYS = 90
 LOW_ENGAGEMENT_VALID = timedelta(days=14)
 HIGH_VALUE_ABOVE_CENTS = 100_000  # 1000.00 in the venue's currency
+_HIGH_VALUE_ABOVE_TEXT = str(cents_to_decimal(HIGH_VALUE_ABOVE_CENTS))
 HIGH_VALUE_VALID = timedelta(days=30)
 LIKELY_TO_BUY_MIN_EXPECTED_30D = 0.5
 LIKELY_TO_BUY_VALID = timedelta(days=7)
@@ -58,7 +60,9 @@ HIGH_VALUE_SLIPPING_ACTIONS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs several times more, and insights are built
+# for every customer of a run. Treat instances as values all the same.
+@dataclass(slots=True)
 class Insight:
     """One finding about a customer, valid until `valid_until` (the run's as-of + validity).
 
@@ -76,7 +80,8 @@ class Insight:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built once per customer and thrown away, so the cheaper plain __init__ wins.
+@dataclass(slots=True)
 class InsightInputs:
     """What the insight rules read: the profile's figures and optional model predictions."""
 
@@ -133,19 +138,19 @@ def _low_engagement(inputs: InsightInputs) -> Insight | None:
 def _high_value(inputs: InsightInputs) -> Insight | None:
     if inputs.total_spent_cents <= HIGH_VALUE_ABOVE_CENTS:
         return None
-    spent = cents_to_decimal(inputs.total_spent_cents)
+    spent = str(cents_to_decimal(inputs.total_spent_cents))
     return Insight(
         type=HIGH_VALUE,
         title="VIP Customer",
         description=(
-            f"Has spent {spent} in total, above the "
-            f"{cents_to_decimal(HIGH_VALUE_ABOVE_CENTS)} mark of a high-value customer."
+            f"Has spent {spent} in total, above the {_HIGH_VALUE_ABOVE_TEXT} mark "
+            "of a high-value customer."
         ),
         impact=IMPACT_HIGH,
         actionable=True,
         suggested_actions=HIGH_VALUE_ACTIONS,
         valid_until=inputs.as_of + HIGH_VALUE_VALID,
-        metadata={"totalSpent": str(spent)},
+        metadata={"totalSpent": spent},
     )
 
 
@@ -243,6 +248,14 @@ def build_insights(
 
 def format_datetime(value: datetime) -> str:
     """ISO 8601 as the API renders it: UTC as "Z" rather than "+00:00"."""
+    # Equal instants in different zones compare (and hash) equal, so the offset is part of
+    # the cache key.
+    return _format_datetime(value, value.utcoffset())
+
+
+# A run formats the same few instants (as-of + each validity) for every customer.
+@lru_cache(maxsize=256)
+def _format_datetime(value: datetime, _offset: timedelta | None) -> str:
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 

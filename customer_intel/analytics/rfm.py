@@ -90,7 +90,8 @@ _SEGMENT_BY_SCORES: dict[tuple[int, int, int], str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like Insight: one is built per customer per run and a frozen __init__ is slower.
+@dataclass(slots=True)
 class RfmResult:
     """One customer's RFM analysis.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from customer_intel.analytics.thresholds import DEFAULT_THRESHOLDS, SegmentThresholds
 
@@ -128,15 +129,23 @@ def segment(
         return DORMANT
     if days > thresholds.at_risk_after_days:
         return AT_RISK
-    # int against Decimal compares exactly; the threshold is in currency units.
-    if (
-        purchase_frequency > thresholds.vip_min_frequency
-        and total_spent_cents > thresholds.vip_min_spent * 100
+    if purchase_frequency > thresholds.vip_min_frequency and total_spent_cents > _cents_of(
+        thresholds.vip_min_spent
     ):
         return VIP
     if purchase_frequency > thresholds.regular_min_frequency:
         return REGULAR
     return OCCASIONAL
+
+
+@lru_cache(maxsize=64)
+def _cents_of(amount: Decimal) -> int | Decimal:
+    """A threshold in currency units as cents: an int when whole, else the exact Decimal.
+
+    Cached because every customer of a run compares against the same venue threshold.
+    """
+    cents = amount * 100
+    return int(cents) if cents == cents.to_integral_value() else cents
 
 
 def churn_probability(
@@ -177,15 +186,11 @@ def preferred_event_types(category_counts: Mapping[str, int]) -> list[str]:
 
     Purchases without a category (empty name) and non-positive counts are not preferences.
     """
+    # Sorting (-count, name) pairs orders by count descending, then name ascending.
     ranked = sorted(
-        (item for item in category_counts.items() if item[0] and item[1] > 0),
-        key=_by_count_then_name,
+        [(-count, name) for name, count in category_counts.items() if name and count > 0]
     )
-    return [name for name, _count in ranked[:PREFERRED_EVENT_TYPES_LIMIT]]
-
-
-def _by_count_then_name(item: tuple[str, int]) -> tuple[int, str]:
-    return (-item[1], item[0])
+    return [name for _count, name in ranked[:PREFERRED_EVENT_TYPES_LIMIT]]
 
 
 def purchase_time(morning: int, afternoon: int, evening: int) -> str | None:

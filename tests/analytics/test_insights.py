@@ -11,6 +11,7 @@ from customer_intel.analytics.insights import (
     INSIGHT_TYPES,
     Insight,
     build_insights,
+    format_datetime,
     insight_to_json,
 )
 from tests.analytics.support import AS_OF
@@ -183,3 +184,11 @@ def test_descriptions_are_sentences_with_the_figures(spent_cents):
     (found,) = insights(spent_cents=spent_cents)
     assert found.description.endswith(".")
     assert found.metadata["totalSpent"] in found.description
+
+
+def test_the_same_instant_in_two_zones_keeps_each_zones_offset():
+    new_york = AS_OF.astimezone(ZoneInfo("America/New_York"))
+    assert new_york == AS_OF  # equal instants, so a cache must not confuse them
+    assert format_datetime(new_york) == "2026-06-01T08:00:00-04:00"
+    assert format_datetime(AS_OF) == "2026-06-01T12:00:00Z"
+    assert format_datetime(new_york) == "2026-06-01T08:00:00-04:00"
