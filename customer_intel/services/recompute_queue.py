@@ -15,18 +15,20 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis.exceptions
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
+from customer_intel.services.locks import LockNotAcquired, venue_lock
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,10 @@ REDISPATCH_BATCH = 500
 DEFAULT_FULL_RECOMPUTE_STAGGER_SECONDS = 60
 # A skipped full run is asked for again this many seconds later (see requeue_skipped_full_run).
 SKIPPED_FULL_RETRY_SECONDS = 60
+# kombu's Redis default, when the settings do not say.
+DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 3600
+# Slack between the last nightly countdown and the visibility timeout.
+COUNTDOWN_MARGIN_SECONDS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,22 @@ def full_recompute_stagger_seconds() -> int:
     )
 
 
+def nightly_spacing_seconds(*, venues: int) -> float:
+    """Seconds between consecutive venues' nightly full runs.
+
+    The configured stagger, squeezed when there are many venues so that the last countdown ends
+    within the broker's visibility timeout: a worker holds a countdown message unacknowledged
+    until it is due, and Redis hands a message unacknowledged for longer to a second worker.
+    """
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    visibility = int(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT_SECONDS))
+    window = max(visibility - COUNTDOWN_MARGIN_SECONDS, 0)
+    stagger = float(full_recompute_stagger_seconds())
+    if venues <= 1:
+        return stagger
+    return min(stagger, window / (venues - 1))
+
+
 def orphaned_after() -> timedelta:
     """How long a `running` run may last before it is presumed dead (its worker was killed).
 
@@ -91,8 +113,8 @@ def queue_recompute(
     venue: Venue,
     mode: str = RunMode.INCREMENTAL,
     as_of: datetime | None = None,
-    countdown: int = 0,
-    expires: int | None = None,
+    countdown: float = 0,
+    expires: float | None = None,
 ) -> RecomputeRun:
     """Record a `queued` run of `venue` and send its task once the row is committed.
 
@@ -131,9 +153,10 @@ def dispatch_queued_runs(
     if given_up:
         logger.warning("recompute_runs_given_up count=%d", given_up)
 
-    # Nightly full runs are sent with a countdown of up to (venues x stagger) seconds; until
-    # that has passed their message is legitimately waiting in a worker, not lost.
-    full_horizon = timedelta(seconds=Venue.objects.count() * full_recompute_stagger_seconds())
+    # Nightly full runs are sent with a countdown of up to (venues - 1) x spacing seconds;
+    # until that has passed their message is legitimately waiting in a worker, not lost.
+    venues = Venue.objects.count()
+    full_horizon = timedelta(seconds=max(venues - 1, 0) * nightly_spacing_seconds(venues=venues))
     stale = (
         RecomputeRun.objects.filter(status=RunStatus.QUEUED)
         .filter(
@@ -192,9 +215,8 @@ def queue_full_recomputes() -> list[RecomputeRun]:
         venue=OuterRef("pk"), mode=RunMode.FULL, status=RunStatus.QUEUED
     )
     venues = Venue.objects.exclude(Exists(queued_full)).order_by("pk")
-    runs = _queue_many(
-        venues=venues.iterator(), mode=RunMode.FULL, stagger=full_recompute_stagger_seconds()
-    )
+    spacing = nightly_spacing_seconds(venues=Venue.objects.count())
+    runs = _queue_many(venues=venues.iterator(), mode=RunMode.FULL, stagger=spacing)
     logger.info("nightly_full_queued count=%d", len(runs))
     return runs
 
@@ -204,28 +226,57 @@ def run_queued_recompute(
 ) -> RecomputeRun | None:
     """Run the engine for a queued run, if this message is the one that owns it.
 
-    Claimed (and run) when the run is `queued` under this task id; or `running` under it — the
-    same message redelivered after its worker died mid-run (the engine then recomputes the same
-    snapshot); or, on a retry after a transient error, `failed` under it. Anything else — a
-    finished run, a run re-sent under a newer task id, a run that no longer exists — is
-    dropped, and None is returned.
+    Claimed (and run) when the run is `queued` under this task id; on a retry after a transient
+    error, also when `failed` under it; and when `running` under it with its venue free — the
+    same message redelivered after its worker died mid-run, so the engine recomputes the same
+    snapshot. Anything else — a finished run, a run re-sent under a newer task id, a copy of a
+    message whose run is still at work elsewhere, a run that no longer exists — is dropped, and
+    None is returned.
     """
+    run = RecomputeRun.objects.filter(pk=run_id, task_id=task_id).select_related("venue").first()
+    if run is None:
+        return _dropped(run_id, "not_owner")
+    if run.status != RunStatus.RUNNING:
+        claimable = [RunStatus.QUEUED, RunStatus.FAILED] if is_retry else [RunStatus.QUEUED]
+        return _claim_and_run(run, from_statuses=claimable)
+    # A second copy of a message can arrive while the first is still at work (Redis redelivers
+    # what stays unacknowledged past its visibility timeout); only a dead run leaves the
+    # venue's lock free. The engine takes the same lock again, on the same session.
+    try:
+        with _venue_lock_for_redelivery(run.venue_id):
+            return _claim_and_run(run, from_statuses=[RunStatus.RUNNING])
+    except LockNotAcquired:
+        return _dropped(run_id, "still_running_elsewhere")
+
+
+def _claim_and_run(run: RecomputeRun, *, from_statuses: list[str]) -> RecomputeRun | None:
     from customer_intel.services.recompute import run_recompute
 
-    claimable = Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING)
-    if is_retry:
-        claimable |= Q(status=RunStatus.FAILED)
-    claimed = RecomputeRun.objects.filter(claimable, pk=run_id, task_id=task_id).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), finished_at=None, error=""
-    )
+    # One conditional UPDATE: of two messages racing for the run (or a message racing a
+    # re-send), exactly one gets it.
+    claimed = RecomputeRun.objects.filter(
+        pk=run.pk, task_id=run.task_id, status__in=from_statuses
+    ).update(status=RunStatus.RUNNING, started_at=timezone.now(), finished_at=None, error="")
     if not claimed:
-        logger.info("recompute_message_dropped run=%s reason=not_owner_or_finished", run_id)
-        return None
-    run = RecomputeRun.objects.select_related("venue").get(pk=run_id)
+        return _dropped(run.pk, "finished_or_claimed")
+    run.refresh_from_db()
     result = run_recompute(venue=run.venue, mode=run.mode, as_of=run.as_of, run=run)
     if result.status == RunStatus.SKIPPED and result.mode == RunMode.FULL:
         requeue_skipped_full_run(run=result)
     return result
+
+
+def _venue_lock_for_redelivery(venue_id: uuid.UUID) -> AbstractContextManager[None]:
+    if connection.vendor != "postgresql":
+        # The embedded default runs tasks in-process: nothing is ever redelivered, and its
+        # process-local lock is not re-entrant.
+        return nullcontext()
+    return venue_lock(venue_id)
+
+
+def _dropped(run_id: int, reason: str) -> None:
+    logger.info("recompute_message_dropped run=%s reason=%s", run_id, reason)
+    return None
 
 
 def requeue_skipped_full_run(*, run: RecomputeRun) -> RecomputeRun | None:
@@ -251,7 +302,7 @@ def requeue_skipped_full_run(*, run: RecomputeRun) -> RecomputeRun | None:
     )
 
 
-def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: int) -> list[RecomputeRun]:
+def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[RecomputeRun]:
     """Queue one run per venue; venue i's task is sent `i * stagger` seconds late.
 
     Publishing stops at the first failure so that an outage costs one bounded wait, not one per
@@ -267,7 +318,7 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: int) -> list[Rec
         countdown = index * stagger
         # A message that waited longer than a queued run is kept is worthless: the run has been
         # given up and superseded by then.
-        expires = countdown + int(QUEUED_RUN_MAX_AGE.total_seconds())
+        expires = countdown + QUEUED_RUN_MAX_AGE.total_seconds()
         sends.append(
             lambda run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires: (
                 _publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
@@ -283,7 +334,9 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: int) -> list[Rec
     return runs
 
 
-def _publish(*, run_id: int, task_id: str, countdown: int = 0, expires: int | None = None) -> bool:
+def _publish(
+    *, run_id: int, task_id: str, countdown: float = 0, expires: float | None = None
+) -> bool:
     """Send the run's task; False (and a warning) when the broker cannot be reached."""
     # Imported here: the tasks module imports this one.
     from customer_intel.tasks import recompute_venue

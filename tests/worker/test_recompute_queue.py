@@ -156,6 +156,24 @@ def test_a_run_left_running_by_a_dead_worker_is_recomputed_when_its_message_is_r
     assert CustomerProfile.objects.filter(venue=venue, customer=customer).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_of_a_message_whose_run_is_still_at_work_elsewhere_is_dropped():
+    venue = VenueFactory()
+    ingest_purchases(venue, RAW_ID, _recent_purchases())
+    run = RecomputeRun.objects.create(
+        venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.RUNNING
+    )
+    with raw_connection() as live_worker_session:
+        live_worker_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
+        copy = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+
+    run.refresh_from_db()
+    assert copy is None
+    assert run.status == RunStatus.RUNNING  # not recorded skipped under the live run's feet
+    assert not CustomerProfile.objects.filter(venue=venue).exists()
+    assert RecomputeRun.objects.count() == 1
+
+
 @pytest.mark.django_db
 def test_a_failed_run_is_run_again_only_by_a_retry_of_its_own_message():
     venue = VenueFactory()
@@ -211,6 +229,7 @@ def test_a_skipped_full_run_is_not_asked_for_again_when_another_full_run_is_queu
 @pytest.mark.django_db(transaction=True)
 def test_dispatch_resends_lost_runs_and_gives_up_on_ancient_ones(broker):
     venue = VenueFactory()
+    VenueFactory()  # two venues: the second's nightly run is sent with a 60 s countdown
     fresh = recompute_queue.queue_recompute(venue=venue)
     lost = recompute_queue.queue_recompute(venue=venue)
     ancient = recompute_queue.queue_recompute(venue=venue)
@@ -218,7 +237,7 @@ def test_dispatch_resends_lost_runs_and_gives_up_on_ancient_ones(broker):
     waiting_full = recompute_queue.queue_recompute(venue=venue, mode=RunMode.FULL)
     _age(lost, timedelta(minutes=3))
     _age(ancient, timedelta(hours=7))
-    # One venue: nightly countdowns reach 60 s, so a full run is presumed lost after 3 minutes.
+    # Full runs wait out the nightly countdowns (60 s here) before they are presumed lost.
     _age(lost_full, timedelta(minutes=4))
     _age(waiting_full, timedelta(minutes=2, seconds=30))
     sent_before = {message["id"] for message in broker_messages(broker)}
@@ -307,6 +326,25 @@ def test_the_nightly_run_queues_every_venue_staggered(broker, settings):
     for message in messages.values():
         expires = datetime.fromisoformat(message["expires"])
         assert timedelta(hours=5, minutes=59) < expires - before < timedelta(hours=6, minutes=3)
+
+
+@pytest.mark.parametrize(
+    ("venues", "visibility_timeout", "spacing"),
+    [
+        (1, 3120, 60.0),
+        (40, 3120, 60.0),
+        (100, 3120, 2520 / 99),  # 100 venues x 60 s would outlast the visibility timeout
+        (21, 1200, 30.0),
+        (5, 500, 0.0),
+    ],
+)
+def test_nightly_countdowns_stay_within_the_brokers_visibility_timeout(
+    settings, venues, visibility_timeout, spacing
+):
+    settings.FULL_RECOMPUTE_STAGGER_SECONDS = 60
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
+
+    assert recompute_queue.nightly_spacing_seconds(venues=venues) == pytest.approx(spacing)
 
 
 @pytest.mark.django_db(transaction=True)
