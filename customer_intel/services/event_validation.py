@@ -6,6 +6,13 @@ in Python, and a serializer's per-field machinery costs several times more than 
 Error messages name the field (in the API's camelCase) and never repeat an input value: a
 customer id must not reach a response, a log line or a rejects file, and the safest way to keep
 it out is to echo nothing at all.
+
+Decisions a client can rely on:
+- an unknown key is an error naming the key (a typo such as "ammount" must not pass silently);
+- `amount` is a JSON number or a numeric string ("12.50"), >= 0, at most 2 decimal places;
+- `quantity` is a JSON integer (a CSV cell of digits), 1 to 10,000, and defaults to 1;
+- `occurredAt` must carry its offset: a naive time would be guessed in the wrong zone;
+- null and, in a CSV file, an empty cell mean "absent".
 """
 
 from __future__ import annotations
