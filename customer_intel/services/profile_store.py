@@ -14,48 +14,81 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count
 
+from customer_intel.analytics.profile import ProfileValues
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
 from customer_intel.models import CustomerProfile, RecomputeRun, SegmentSnapshot, Venue
 
 _PROFILES = CustomerProfile._meta.db_table
 
-# Every column the engine writes, in COPY order; id comes from the sequence.
-_MODEL_FIELDS = [
-    field for field in CustomerProfile._meta.concrete_fields if field.name not in {"id", "venue"}
-]
-PROFILE_FIELDS: tuple[str, ...] = tuple(field.name for field in _MODEL_FIELDS)
-_JSON_FIELDS = frozenset(
-    field.name for field in _MODEL_FIELDS if field.get_internal_type() == "JSONField"
+# The prediction columns, filled from the venue's purchase model when it has a usable fit.
+PREDICTION_FIELDS: tuple[str, ...] = (
+    "probability_alive",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "predicted_clv_365d",
+    "predicted_clv_3y",
+    "expected_next_order_at",
+    "average_days_between_orders",
+    "prediction_unavailable_reason",
 )
-_COLUMNS = ", ".join(["venue_id", *(field.column for field in _MODEL_FIELDS)])
+# A profile row is a tuple in this order: the computed values, the predictions, the instants.
+VALUE_FIELDS: tuple[str, ...] = tuple(ProfileValues.__dataclass_fields__)
+WRITE_FIELDS: tuple[str, ...] = (*VALUE_FIELDS, *PREDICTION_FIELDS, "as_of", "computed_at")
+CUSTOMER_INDEX = WRITE_FIELDS.index("customer")
+SEGMENT_INDEX = WRITE_FIELDS.index("segment")
+RFM_SEGMENT_INDEX = WRITE_FIELDS.index("rfm_segment")
+
+_MODEL_FIELDS = {
+    field.name: field
+    for field in CustomerProfile._meta.concrete_fields
+    if field.name not in {"id", "venue"}
+}
+if set(WRITE_FIELDS) != set(_MODEL_FIELDS):
+    raise ImproperlyConfigured(
+        "CustomerProfile columns and the engine's profile row disagree: "
+        f"{sorted(set(WRITE_FIELDS) ^ set(_MODEL_FIELDS))}"
+    )
+# Positions in the COPY row (venue_id first) of the JSON columns, serialized on the way out.
+_JSON_POSITIONS = tuple(
+    position + 1
+    for position, name in enumerate(WRITE_FIELDS)
+    if _MODEL_FIELDS[name].get_internal_type() == "JSONField"
+)
+_COLUMNS = ", ".join(["venue_id", *(_MODEL_FIELDS[name].column for name in WRITE_FIELDS)])
 _UNIQUE_KEY = {"customer"}
+_UPDATE_FIELDS = [name for name in WRITE_FIELDS if name not in _UNIQUE_KEY]
+
+# One encoder for the whole run: json.dumps(cls=...) would build a new one per value.
+_encode_json = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, default=DjangoJSONEncoder().default
+).encode
+
+ProfileRow = tuple[Any, ...]
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+def profile_instance(*, venue: Venue, row: ProfileRow) -> CustomerProfile:
+    """An unsaved CustomerProfile from a profile row."""
+    return CustomerProfile(venue=venue, **dict(zip(WRITE_FIELDS, row, strict=True)))
 
 
-def _copy_rows(venue: Venue, rows: Iterable[Mapping[str, Any]]) -> Iterable[tuple[Any, ...]]:
+def _copy(table: str, venue: Venue, rows: Iterable[ProfileRow]) -> None:
     venue_id = venue.pk
-    for row in rows:
-        yield (
-            venue_id,
-            *(_json(row[name]) if name in _JSON_FIELDS else row[name] for name in PROFILE_FIELDS),
-        )
-
-
-def _copy(table: str, venue: Venue, rows: Iterable[Mapping[str, Any]]) -> None:
+    json_positions = _JSON_POSITIONS
     # Django's wrapper hides psycopg's COPY API; the driver cursor underneath has it.
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy,
     ):
-        for values in _copy_rows(venue, rows):
+        for row in rows:
+            values = [venue_id, *row]
+            for position in json_positions:
+                values[position] = _encode_json(values[position])
             copy.write_row(values)
 
 
@@ -69,7 +102,7 @@ def profiles_clear(*, venue: Venue) -> None:
         cursor.execute(f"DELETE FROM {_PROFILES} WHERE venue_id = %s", [venue.pk])  # noqa: S608
 
 
-def profiles_insert(*, venue: Venue, rows: Sequence[Mapping[str, Any]]) -> None:
+def profiles_insert(*, venue: Venue, rows: Sequence[ProfileRow]) -> None:
     """Insert new profiles (no row may exist for these customers). Rows should come in
     customer order: index insertion in key order is several times cheaper."""
     if not rows:
@@ -78,26 +111,28 @@ def profiles_insert(*, venue: Venue, rows: Sequence[Mapping[str, Any]]) -> None:
         _copy(_PROFILES, venue, rows)
         return
     CustomerProfile.objects.bulk_create(
-        [CustomerProfile(venue=venue, **row) for row in rows], batch_size=500
+        [profile_instance(venue=venue, row=row) for row in rows], batch_size=500
     )
 
 
-def profiles_upsert(*, venue: Venue, rows: Sequence[Mapping[str, Any]]) -> None:
+def profiles_upsert(*, venue: Venue, rows: Sequence[ProfileRow]) -> None:
     """Insert or replace the profiles of these customers."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         CustomerProfile.objects.bulk_create(
-            [CustomerProfile(venue=venue, **row) for row in rows],
+            [profile_instance(venue=venue, row=row) for row in rows],
             batch_size=500,
             update_conflicts=True,
             unique_fields=["venue", "customer"],
-            update_fields=[name for name in PROFILE_FIELDS if name not in _UNIQUE_KEY],
+            update_fields=_UPDATE_FIELDS,
         )
         return
     staging = "_profile_staging"
-    columns = [field.column for field in _MODEL_FIELDS]
-    updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in columns if col != "customer")
+    updates = ", ".join(
+        f"{_MODEL_FIELDS[name].column} = EXCLUDED.{_MODEL_FIELDS[name].column}"
+        for name in _UPDATE_FIELDS
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
@@ -124,7 +159,7 @@ def profile_upsert_one(*, profile: CustomerProfile) -> CustomerProfile:
         [profile],
         update_conflicts=True,
         unique_fields=["venue", "customer"],
-        update_fields=[name for name in PROFILE_FIELDS if name not in _UNIQUE_KEY],
+        update_fields=_UPDATE_FIELDS,
     )
     return stored[0]
 
@@ -136,10 +171,9 @@ class SegmentTally:
         self.segments: Counter[str] = Counter()
         self.rfm_segments: Counter[str] = Counter()
 
-    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        for row in rows:
-            self.segments[row["segment"]] += 1
-            self.rfm_segments[row["rfm_segment"]] += 1
+    def add(self, rows: Iterable[ProfileRow]) -> None:
+        self.segments.update(row[SEGMENT_INDEX] for row in rows)
+        self.rfm_segments.update(row[RFM_SEGMENT_INDEX] for row in rows)
 
 
 def snapshot_store(

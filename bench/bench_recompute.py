@@ -1,0 +1,249 @@
+"""Benchmark of the recompute engine on PostgreSQL at a million customers.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
+        .venv/bin/python bench/bench_recompute.py [--customers 1000000] [--events 9000000] \\
+        [--repeat 3] [--singles 50]
+
+Loads "Bench Arena" (plus two small venues) with `manage.py demo_data` the first time, then
+prints, in one run:
+
+- the floor: the bare `GROUP BY customer` scan of the venue's purchases that any recompute
+  reading the event log pays (run server-side, nothing fetched);
+- `rebuild_facts`: every customer's facts from the event log in one grouped pass;
+- the full run's wall time and its ratio to the floor;
+- an incremental run after 1% of the customers got a new purchase, and its share of a full run;
+- the on-demand single customer (median and p95 of --singles customers, stored);
+- this process's peak RSS (ru_maxrss): the engine runs in it, as in a worker.
+
+Figures depend on the machine and on what else runs on it: quote medians over repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
+BENCH_VENUE = "Bench Arena"
+
+os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# DEBUG would keep every query and its parameters in memory and distort the figures.
+os.environ["DEBUG"] = "0"
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from customer_intel.models import (  # noqa: E402
+    CustomerEvent,
+    CustomerFacts,
+    EventType,
+    PendingCustomer,
+    RunMode,
+    RunStatus,
+    Venue,
+)
+from customer_intel.services.event_validation import ValidatedEvent  # noqa: E402
+from customer_intel.services.ingestion import ingest_events  # noqa: E402
+from customer_intel.services.recompute import (  # noqa: E402
+    compute_single_customer,
+    rebuild_facts,
+    run_recompute,
+)
+
+FLOOR_SQL = f"""
+SELECT count(*) FROM (
+    SELECT customer, min(occurred_at), max(occurred_at), count(*), sum(amount)
+    FROM {CustomerEvent._meta.db_table}
+    WHERE venue_id = %s AND type = 'ticket.purchased'
+    GROUP BY customer
+) per_customer
+"""
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def _timed(action: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def _load(customers: int, events: int) -> Venue:
+    venue = Venue.objects.filter(name=BENCH_VENUE).first()
+    if venue is not None and CustomerEvent.objects.filter(venue=venue).exists():
+        return venue
+    print(f"loading {customers:,} customers / {events:,} events with demo_data ...", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "demo_data",
+            "--customers",
+            str(customers),
+            "--events",
+            str(events),
+            "--venues",
+            "3",
+            "--no-recompute",
+            "--seed",
+            "7",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    return Venue.objects.get(name=BENCH_VENUE)
+
+
+def _ensure_facts(venue: Venue) -> None:
+    """After a bulk load every customer is pending; one grouped pass builds their facts."""
+    customers = CustomerFacts.objects.filter(venue=venue).count()
+    if customers and not PendingCustomer.objects.filter(venue=venue).exists():
+        return
+    seconds, events = _timed(lambda: rebuild_facts(venue=venue))
+    # The full runs below compute every profile; the marks of the load are served by them.
+    PendingCustomer.objects.filter(venue=venue).delete()
+    print(f"initial rebuild_facts: {seconds:.1f}s over {events:,} events", flush=True)
+
+
+def _floor(venue: Venue) -> float:
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(FLOOR_SQL, [venue.pk])
+        cursor.fetchone()
+        return time.perf_counter() - started
+
+
+def _full(venue: Venue) -> float:
+    seconds, run = _timed(lambda: run_recompute(venue=venue, mode=RunMode.FULL))
+    if run.status != RunStatus.SUCCEEDED:  # type: ignore[attr-defined]
+        raise SystemExit(f"full run ended {run.status}: {run.error}")  # type: ignore[attr-defined]
+    return seconds
+
+
+def _touch_customers(venue: Venue, share: float, rng: random.Random) -> int:
+    """Give `share` of the venue's customers one new purchase each (through ingestion)."""
+    total = CustomerFacts.objects.filter(venue=venue).count()
+    wanted = max(1, int(total * share))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer FROM {CustomerFacts._meta.db_table} "
+            "TABLESAMPLE SYSTEM (%s) WHERE venue_id = %s LIMIT %s",
+            [min(100.0, share * 300), venue.pk, wanted],
+        )
+        customers = [row[0] for row in cursor.fetchall()]
+    now = timezone.now() - timedelta(minutes=1)
+    tag = f"bench-{time.time_ns()}"
+    events = [
+        ValidatedEvent(
+            event_id=f"{tag}-{index}",
+            customer=customer,
+            type=EventType.TICKET_PURCHASED,
+            occurred_at=now,
+            amount=Decimal(rng.randrange(2000, 20000)) / 100,
+            quantity=rng.randint(1, 4),
+            event_category=rng.choice(["concert", "comedy", "theatre"]),
+        )
+        for index, customer in enumerate(customers)
+    ]
+    for start in range(0, len(events), 5000):
+        ingest_events(venue=venue, events=events[start : start + 5000])
+    return len(customers)
+
+
+def _incremental(venue: Venue) -> tuple[float, int]:
+    seconds, run = _timed(lambda: run_recompute(venue=venue, mode=RunMode.INCREMENTAL))
+    if run.status != RunStatus.SUCCEEDED:  # type: ignore[attr-defined]
+        raise SystemExit(f"incremental run ended {run.status}: {run.error}")  # type: ignore[attr-defined]
+    return seconds, run.customers_processed  # type: ignore[attr-defined]
+
+
+def _singles(venue: Venue, count: int) -> list[float]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer FROM {CustomerFacts._meta.db_table} "
+            "TABLESAMPLE SYSTEM (1) WHERE venue_id = %s LIMIT %s",
+            [venue.pk, count],
+        )
+        customers = [row[0] for row in cursor.fetchall()]
+    timings = []
+    for customer in customers:
+        seconds, profile = _timed(
+            lambda customer=customer: compute_single_customer(venue=venue, customer=customer)
+        )
+        if profile is None or profile.pk is None:  # type: ignore[attr-defined]
+            raise SystemExit("an on-demand profile was not stored")
+        timings.append(seconds)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=9_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per timed step.")
+    parser.add_argument("--singles", type=int, default=50)
+    parser.add_argument("--share", type=float, default=0.01, help="Customers touched.")
+    args = parser.parse_args()
+    rng = random.Random(7)
+
+    venue = _load(args.customers, args.events)
+    _ensure_facts(venue)
+    customers = CustomerFacts.objects.filter(venue=venue).count()
+    events = CustomerEvent.objects.filter(venue=venue).count()
+    print(f"venue {venue.pk}: {customers:,} customers, {events:,} events", flush=True)
+    baseline_rss = _peak_rss_mb()
+
+    floors = [_floor(venue) for _ in range(args.repeat)]
+    print(f"floor GROUP BY scan: {', '.join(f'{s:.2f}' for s in floors)} s", flush=True)
+    rebuilds = [_timed(lambda: rebuild_facts(venue=venue))[0] for _ in range(args.repeat)]
+    print(f"rebuild_facts:       {', '.join(f'{s:.2f}' for s in rebuilds)} s", flush=True)
+    fulls = [_full(venue) for _ in range(args.repeat)]
+    print(f"full run:            {', '.join(f'{s:.2f}' for s in fulls)} s", flush=True)
+    incrementals = []
+    for _ in range(args.repeat):
+        touched = _touch_customers(venue, args.share, rng)
+        seconds, processed = _incremental(venue)
+        incrementals.append(seconds)
+        print(f"incremental run:     {seconds:.2f} s ({touched:,} touched, {processed:,} computed)")
+    singles = _singles(venue, args.singles)
+
+    floor = statistics.median(floors)
+    full = statistics.median(fulls)
+    incremental = statistics.median(incrementals)
+    single_ms = statistics.median(singles) * 1000
+    single_p95_ms = sorted(singles)[int(0.95 * (len(singles) - 1))] * 1000
+    peak = _peak_rss_mb()
+    print()
+    print(f"customers / events           {customers:,} / {events:,}")
+    print(f"floor (GROUP BY scan)        {floor:.2f} s (median of {args.repeat})")
+    print(f"rebuild_facts                {statistics.median(rebuilds):.2f} s")
+    print(f"full run                     {full:.2f} s = {full / floor:.2f}x floor (target <= 1.5x)")
+    print(
+        f"incremental ({args.share:.0%} customers)    {incremental:.2f} s = "
+        f"{incremental / full:.1%} of full (target <= 5%)"
+    )
+    print(f"single customer              {single_ms:.1f} ms median, {single_p95_ms:.1f} ms p95")
+    print(f"peak RSS                     {peak:.0f} MB (after setup {baseline_rss:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
