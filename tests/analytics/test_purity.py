@@ -1,4 +1,4 @@
-"""The analytics package is pure: importing it never loads Django."""
+"""The analytics package is pure: nothing in it imports Django."""
 
 from __future__ import annotations
 
@@ -10,23 +10,30 @@ from pathlib import Path
 import customer_intel.analytics
 
 PACKAGE_DIR = Path(customer_intel.analytics.__file__).parent
-MODULES = sorted(path.stem for path in PACKAGE_DIR.glob("*.py") if path.stem != "__init__")
+SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
 
 
-def test_the_package_has_the_expected_modules():
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = [_module_name(path) for path in SOURCES]
+
+
+def test_the_rules_modules_are_all_scanned():
     expected = {"events", "facts", "insights", "journey", "profile", "rfm", "rules", "thresholds"}
-    assert expected <= set(MODULES)
+    assert {f"customer_intel.analytics.{name}" for name in expected} <= set(MODULES)
 
 
-def test_no_module_imports_django():
+def test_no_source_file_imports_django():
     pattern = re.compile(r"^\s*(from|import)\s+django\b", re.MULTILINE)
-    sources = {name: (PACKAGE_DIR / f"{name}.py").read_text() for name in MODULES}
-    offenders = [name for name, source in sources.items() if pattern.search(source)]
+    offenders = [str(path) for path in SOURCES if pattern.search(path.read_text())]
     assert offenders == []
 
 
 def test_importing_every_module_leaves_django_unloaded():
-    imports = "; ".join(f"import customer_intel.analytics.{name}" for name in MODULES)
+    imports = "; ".join(f"import {name}" for name in MODULES)
     code = (
         f"import sys; {imports}; "
         "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')); "
@@ -37,7 +44,7 @@ def test_importing_every_module_leaves_django_unloaded():
         capture_output=True,
         text=True,
         cwd=PACKAGE_DIR.parent.parent,
-        timeout=60,
+        timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
