@@ -1,0 +1,241 @@
+"""The venue fit service: SQL-grouped inputs, the stored fit, refusals, chunk predictions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from customer_intel.analytics.facts import CustomerFactsRow
+from customer_intel.analytics.predictive import bgnbd, gamma_gamma
+from customer_intel.models import (
+    CustomerFacts,
+    PredictionModelFit,
+    RecomputeRun,
+    RunMode,
+)
+from customer_intel.services import facts as facts_service
+from customer_intel.services import predictions
+from tests.factories import VenueFactory
+from tests.predictive.events import History, write_history
+
+AS_OF = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
+WEEK = 7 * 86400.0
+
+
+def _expected_inputs(history: History, as_of: datetime):
+    """The fit inputs computed in Python from what was written."""
+    x, t_x, T, days, net = [], [], [], [], []
+    for purchases, amounts, refunds in zip(
+        history.purchases, history.amounts, history.refunds, strict=True
+    ):
+        kept = [(p, a) for p, a in zip(purchases, amounts, strict=True) if p <= as_of]
+        if not kept:
+            continue
+        first, last = kept[0][0], kept[-1][0]
+        x.append(len(kept) - 1)
+        t_x.append((last - first).total_seconds() / WEEK)
+        T.append((as_of - first).total_seconds() / WEEK)
+        days.append(len(kept))
+        refunded = sum((a for moment, a in refunds if moment <= as_of), Decimal(0))
+        net.append(float(sum((a for _, a in kept), Decimal(0)) - refunded))
+    days_array = np.array(days, dtype=float)
+    average = np.array(net) / days_array
+    return (
+        bgnbd.compress_customers(np.array(x), np.array(t_x), np.array(T)),
+        gamma_gamma.compress_values(days_array[days_array >= 2], average[days_array >= 2]),
+    )
+
+
+@pytest.fixture
+def simulated_venue(db):
+    venue = VenueFactory()
+    history = write_history(venue=venue, size=1500, as_of=AS_OF, seed=41)
+    facts_service.facts_rebuild(venue=venue)
+    return venue, history
+
+
+def test_fit_reads_grouped_facts_and_matches_the_pure_fit(simulated_venue) -> None:
+    venue, history = simulated_venue
+    triples, spend = _expected_inputs(history, AS_OF)
+
+    model = predictions.fit_venue_model(venue=venue, as_of=AS_OF)
+
+    fit = PredictionModelFit.objects.get(pk=model.fit_id)
+    expected_purchases = bgnbd.fit_bgnbd(*triples)
+    expected_spend = gamma_gamma.fit_gamma_gamma(*spend)
+    assert fit.usable and model.usable, fit.reason
+    assert fit.reason == ""
+    assert fit.time_unit == "weeks"
+    assert fit.diagnostics["source"] == "customer_facts"
+    assert fit.customers_used == 1500
+    assert fit.repeat_customers == int((triples[0] > 0) @ triples[3])
+    assert fit.repeat_customers >= 200
+    for name, value in expected_purchases.params.items():
+        assert fit.bgnbd_params[name] == pytest.approx(value, rel=1e-6), name
+    assert fit.bgnbd_log_likelihood == pytest.approx(expected_purchases.log_likelihood, rel=1e-9)
+    for name, value in expected_spend.params.items():
+        assert fit.gamma_gamma_params[name] == pytest.approx(value, rel=1e-6), name
+    assert fit.fit_seconds is not None and fit.fit_seconds > 0
+
+
+def test_a_past_as_of_fits_on_the_event_log_up_to_it(simulated_venue) -> None:
+    venue, history = simulated_venue
+    as_of = AS_OF - timedelta(days=120)
+    triples, _spend = _expected_inputs(history, as_of)
+
+    model = predictions.fit_venue_model(venue=venue, as_of=as_of)
+
+    fit = PredictionModelFit.objects.get(pk=model.fit_id)
+    assert fit.diagnostics["source"] == "customer_events"
+    assert fit.customers_used == int(triples[3].sum()) < 1500
+    expected = bgnbd.fit_bgnbd(*triples)
+    for name, value in expected.params.items():
+        assert fit.bgnbd_params[name] == pytest.approx(value, rel=1e-6), name
+
+
+def _facts_row(customer: str, *, days: int, first: datetime, last: datetime, cents: int):
+    return CustomerFactsRow(
+        customer=customer,
+        first_seen=first,
+        last_seen=last,
+        purchase_count=days,
+        purchase_cents=cents,
+        purchase_days=days,
+        first_purchase_at=first,
+        last_purchase_at=last,
+    )
+
+
+def test_chunk_predictions_have_the_contract_keys_and_types(simulated_venue) -> None:
+    venue, _history = simulated_venue
+    model = predictions.fit_venue_model(venue=venue, as_of=AS_OF)
+    frequent = _facts_row(
+        "a" * 64,
+        days=30,
+        first=AS_OF - timedelta(days=300),
+        last=AS_OF - timedelta(days=3),
+        cents=30 * 4500,
+    )
+    one_off = _facts_row(
+        "b" * 64,
+        days=1,
+        first=AS_OF - timedelta(days=40),
+        last=AS_OF - timedelta(days=40),
+        cents=9000,
+    )
+    browser = CustomerFactsRow(customer="c" * 64, first_seen=AS_OF, last_seen=AS_OF)
+
+    result = model([frequent, one_off, browser])
+
+    assert set(result) == {"a" * 64, "b" * 64, "c" * 64}
+    for prediction in result.values():
+        assert tuple(prediction) == predictions.PREDICTION_KEYS
+    busy = result["a" * 64]
+    assert busy["prediction_unavailable_reason"] == ""
+    assert 0 < busy["probability_alive"] <= 1
+    assert busy["expected_purchases_30d"] < busy["expected_purchases_90d"]
+    assert busy["expected_purchases_90d"] < busy["expected_purchases_365d"]
+    assert isinstance(busy["predicted_clv_365d"], Decimal)
+    assert busy["predicted_clv_365d"] == busy["predicted_clv_365d"].quantize(Decimal("0.01"))
+    assert busy["predicted_clv_365d"] < busy["predicted_clv_3y"]
+    assert busy["expected_next_order_at"] is not None
+    assert AS_OF < busy["expected_next_order_at"] < AS_OF + timedelta(days=60)
+    assert busy["average_days_between_orders"] == pytest.approx(297 / 29)
+    assert result["b" * 64]["probability_alive"] == 1.0
+    assert result["b" * 64]["average_days_between_orders"] is None
+    assert result["c" * 64] == {
+        **dict.fromkeys(predictions.PREDICTION_KEYS),
+        "prediction_unavailable_reason": "no purchase yet",
+    }
+
+
+def test_too_few_repeat_customers_is_stored_and_every_prediction_explains_it(db) -> None:
+    venue = VenueFactory()
+    first = AS_OF - timedelta(days=100)
+    rows = [
+        CustomerFacts(
+            venue=venue,
+            customer=f"{i:064x}",
+            first_seen=first,
+            last_seen=first + timedelta(days=10),
+            purchase_count=2 if i < 154 else 1,
+            purchase_cents=10_000,
+            purchase_days=2 if i < 154 else 1,
+            first_purchase_at=first,
+            last_purchase_at=first + timedelta(days=10 if i < 154 else 0),
+            refreshed_at=AS_OF,
+        )
+        for i in range(1000)
+    ]
+    CustomerFacts.objects.bulk_create(rows)
+
+    model = predictions.fit_venue_model(venue=venue, as_of=AS_OF)
+
+    fit = PredictionModelFit.objects.get(venue=venue)
+    assert not fit.usable and not model.usable
+    assert fit.reason == "not enough repeat customers (154 < 200)"
+    assert (fit.customers_used, fit.repeat_customers) == (1000, 154)
+    assert fit.bgnbd_params == {}
+    row = _facts_row("d" * 64, days=3, first=first, last=AS_OF, cents=3000)
+    assert model([row])["d" * 64] == {
+        **dict.fromkeys(predictions.PREDICTION_KEYS),
+        "prediction_unavailable_reason": "not enough repeat customers (154 < 200)",
+    }
+
+
+def test_without_a_usable_spend_model_purchases_are_predicted_and_value_is_not(
+    simulated_venue,
+) -> None:
+    venue, _history = simulated_venue
+    # Every repeat buyer refunded in full: nothing to learn the size of a purchase from.
+    CustomerFacts.objects.filter(venue=venue).update(refund_cents=10**9)
+
+    model = predictions.fit_venue_model(venue=venue, as_of=AS_OF)
+
+    fit = PredictionModelFit.objects.get(pk=model.fit_id)
+    assert fit.usable
+    assert fit.reason.startswith("lifetime value unavailable: not enough repeat customers")
+    row = _facts_row(
+        "e" * 64, days=4, first=AS_OF - timedelta(days=90), last=AS_OF - timedelta(days=5), cents=1
+    )
+    prediction = model([row])["e" * 64]
+    assert prediction["probability_alive"] is not None
+    assert prediction["predicted_clv_365d"] is None and prediction["predicted_clv_3y"] is None
+    assert prediction["prediction_unavailable_reason"].startswith("lifetime value unavailable")
+
+
+def test_chunk_predictor_fits_on_full_runs_and_reuses_the_fit_otherwise(simulated_venue) -> None:
+    venue, _history = simulated_venue
+    assert predictions.chunk_predictor(venue=venue, as_of=AS_OF, run=None).reason == (
+        predictions.NO_FIT_REASON
+    )
+    assert not PredictionModelFit.objects.filter(venue=venue).exists()
+
+    full = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, as_of=AS_OF)
+    fitted = predictions.chunk_predictor(venue=venue, as_of=AS_OF, run=full)
+    assert PredictionModelFit.objects.get(venue=venue).run == full
+
+    later = AS_OF + timedelta(hours=1)
+    incremental = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, as_of=later)
+    reused = predictions.chunk_predictor(venue=venue, as_of=later, run=incremental)
+    single = predictions.chunk_predictor(venue=venue, as_of=later, run=None)
+    assert PredictionModelFit.objects.filter(venue=venue).count() == 1
+    assert reused.fit_id == single.fit_id == fitted.fit_id
+    assert reused.as_of == later
+    assert reused.bgnbd_params == fitted.bgnbd_params
+
+
+def test_the_venue_discount_rate_is_used(simulated_venue) -> None:
+    venue, _history = simulated_venue
+    row = _facts_row(
+        "f" * 64, days=8, first=AS_OF - timedelta(days=200), last=AS_OF, cents=8 * 5000
+    )
+    venue.annual_discount_rate = 0.0
+    undiscounted = predictions.fit_venue_model(venue=venue, as_of=AS_OF)([row])["f" * 64]
+    venue.annual_discount_rate = 0.25
+    discounted = predictions.fit_venue_model(venue=venue, as_of=AS_OF)([row])["f" * 64]
+    assert discounted["predicted_clv_3y"] < undiscounted["predicted_clv_3y"]
+    assert discounted["expected_purchases_365d"] == undiscounted["expected_purchases_365d"]
