@@ -87,7 +87,7 @@ VENUE_ID = OpenApiParameter(
 )
 CUSTOMER_ID = OpenApiParameter(
     "customer_id",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": MAX_CUSTOMER_ID_LENGTH},
     OpenApiParameter.PATH,
     description="A pseudonym (64 lowercase hex characters) or a raw customer id, which is "
     f"hashed before lookup and never echoed; at most {MAX_CUSTOMER_ID_LENGTH} characters.",
