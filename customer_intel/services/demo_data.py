@@ -214,17 +214,21 @@ def _copy_chunk(
     categories = _CATEGORY_NAMES[chunk.category].tolist()
     channels = _CHANNEL_NAMES[chunk.channel].tolist()
     campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
+    # Rows go in pseudonym order: the (venue, customer, occurred_at) index, the biggest, is then
+    # filled in one sweep per chunk instead of at random places, which keeps its pages cached.
+    rank = np.empty(chunk.customers, dtype=np.int64)
+    rank[np.argsort(pseudonyms.astype(str))] = np.arange(chunk.customers)
+    order = np.lexsort((chunk.occurred_at, rank[chunk.customer - chunk.first_customer])).tolist()
     with connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(_COPY_EVENTS) as copy:
-            for start in range(0, len(chunk), _COPY_ROWS_PER_WRITE):
-                stop = min(start + _COPY_ROWS_PER_WRITE, len(chunk))
+            for start in range(0, len(order), _COPY_ROWS_PER_WRITE):
                 copy.write(
                     "".join(
                         f"{venue_id}\t{prefix}{first_seq + i}\t{customers[i]}\t{types[i]}\t"
                         f"{occurred[i]}+00\t{amounts[i]}\t{quantities[i]}\t{categories[i]}\t"
                         f"{channels[i]}\t{campaigns[i]}\t{{}}\t{received}\n"
-                        for i in range(start, stop)
+                        for i in order[start : start + _COPY_ROWS_PER_WRITE]
                     )
                 )
         present = np.unique(chunk.customer - chunk.first_customer)
