@@ -42,6 +42,9 @@ PUBLISH_RETRY_POLICY: dict[str, Any] = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+# A broker that accepts connections but never answers (frozen, swapping) must not hold the
+# caller either; the worker-side connections keep the settings' own options.
+PUBLISH_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 1}
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     BrokerOperationalError,
     redis.exceptions.ConnectionError,
@@ -356,7 +359,10 @@ def _publish(
             logger.exception("recompute_run_failed_in_process run=%s", run_id)
         return True
     try:
-        recompute_venue.apply_async(args=[run_id], **options)
+        with recompute_venue.app.connection_for_write(
+            transport_options=PUBLISH_TRANSPORT_OPTIONS
+        ) as broker:
+            recompute_venue.apply_async(args=[run_id], connection=broker, **options)
     except BROKER_ERRORS as exc:
         logger.warning(
             "recompute_run_not_sent run=%s reason=broker_unreachable error=%s; it stays queued",

@@ -96,6 +96,15 @@ class PrivateRedis:
             self.process.wait(timeout=10)
         self.process = None
 
+    def freeze(self) -> None:
+        """Keep accepting connections but never answer (a hung or swapping broker)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def _answers(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:

@@ -91,6 +91,26 @@ def test_with_the_broker_down_queueing_answers_fast_and_the_run_stays_queued(
     assert f"recompute_run_not_sent run={run.pk} reason=broker_unreachable" in caplog.text
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_accepts_connections_but_never_answers_does_not_hold_the_caller(
+    private_redis, use_broker
+):
+    use_broker(private_redis.url)
+    venue = VenueFactory()
+    private_redis.freeze()
+    try:
+        started = time.monotonic()
+        run = recompute_queue.queue_recompute(venue=venue)
+        elapsed = time.monotonic() - started
+    finally:
+        private_redis.thaw()
+
+    assert elapsed < 5
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    assert broker_messages(private_redis.url) == []
+
+
 @pytest.mark.django_db
 def test_on_the_embedded_default_the_run_happens_in_process(
     eager, django_capture_on_commit_callbacks
