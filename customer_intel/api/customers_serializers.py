@@ -209,6 +209,49 @@ class JourneyEventSerializer(serializers.Serializer):
     campaign = serializers.CharField()
 
 
+class FirstTouchSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    occurredAt = serializers.DateTimeField()
+    channel = serializers.CharField()
+    campaign = serializers.CharField()
+
+
+class FirstPurchaseSerializer(serializers.Serializer):
+    occurredAt = serializers.DateTimeField()
+    amount = serializers.DecimalField(**MONEY, allow_null=True)
+
+
+class PurchaseAttributionSerializer(serializers.Serializer):
+    occurredAt = serializers.DateTimeField()
+    amount = serializers.DecimalField(**MONEY, allow_null=True)
+    campaign = serializers.CharField(
+        allow_null=True, help_text="The last campaign clicked within 30 days before, or null."
+    )
+
+
+class JourneySummarySerializer(serializers.Serializer):
+    """The whole journey, whatever page is shown."""
+
+    firstTouch = FirstTouchSerializer(allow_null=True)
+    firstPurchase = FirstPurchaseSerializer(allow_null=True)
+    touchpointsBeforeFirstPurchase = serializers.IntegerField()
+    channels = serializers.ListField(
+        child=serializers.CharField(), help_text="Distinct channels in order of first use."
+    )
+    purchaseAttributions = PurchaseAttributionSerializer(many=True)
+    purchaseAttributionsTruncated = serializers.BooleanField(
+        help_text="True when only the first purchases' attributions are listed."
+    )
+
+
+class JourneyPageSerializer(serializers.Serializer):
+    customerId = serializers.CharField()
+    results = JourneyEventSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page, null on the last.")
+    pageSize = serializers.IntegerField()
+    summary = JourneySummarySerializer()
+
+
 class RecomputeRequestSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(
         choices=[RunMode.FULL, RunMode.INCREMENTAL], default=RunMode.INCREMENTAL

@@ -40,6 +40,7 @@ from customer_intel.api.customers_serializers import (
     CustomerSearchPageSerializer,
     ErrorSerializer,
     JourneyEventSerializer,
+    JourneyPageSerializer,
     RecomputeQueuedSerializer,
     RecomputeRequestSerializer,
     SegmentsSerializer,
@@ -236,7 +237,7 @@ class CustomerJourneyView(CustomerAPIView):
     @extend_schema(
         operation_id="customer_journey",
         parameters=PAGE_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: JourneyPageSerializer, **ERRORS},
     )
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
         paginator = KeysetPaginator(

@@ -263,3 +263,11 @@ def test_a_customer_with_events_but_no_profile_is_computed_on_demand(reader_clie
     assert stored.total_spent == Decimal("80.00")
     for tail in ("/insights", "/rfm", "/clv"):
         assert reader_client.get(url(venue, RAW_ID, tail)).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tail", ["", "/rfm", "/journey"])
+def test_a_customer_id_with_a_slash_gets_a_json_404(reader_client, venue, tail):
+    response = reader_client.get(url(venue, "a/b", tail))
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "Customer not found."
