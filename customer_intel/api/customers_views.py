@@ -60,6 +60,7 @@ from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
 from customer_intel.models import CustomerEvent, CustomerProfile, Venue
 from customer_intel.privacy import resolve_customer_id
 from customer_intel.selectors import (
+    JOURNEY_FIELDS,
     customer_events_for_venue,
     customer_journey_rows,
     customer_profile_get,
@@ -244,7 +245,7 @@ class CustomerJourneyView(CustomerAPIView):
             request=request, order=KeysetOrder("occurred_at"), model=CustomerEvent
         )
         events = customer_events_for_venue(venue=self.venue, customer=self.customer)
-        rows = paginator.page(events)
+        rows = paginator.page(events.only(*JOURNEY_FIELDS))
         if not rows and paginator.position is None:
             raise NotFound(CUSTOMER_NOT_FOUND)
         summary = summarize_journey(
