@@ -85,7 +85,7 @@ def test_a_full_run_as_of_a_past_instant_measures_everything_to_it(venue_with_hi
     assert "status:     succeeded" in out
     assert "customers:  2" in out
     assert "at_risk     1" in out and "occasional  1" in out and "vip         0" in out
-    assert "2 customers" in err  # the progress bar's last count
+    assert "2/2" in err  # the progress bar reached its total
     assert "alice" not in out + err and "bob" not in out + err
 
 

@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from tqdm import tqdm
 
 from customer_intel.models import (
+    CustomerFacts,
     CustomerProfile,
+    PendingCustomer,
     RecomputeRun,
     RunMode,
     RunStatus,
@@ -93,6 +95,7 @@ class Command(BaseCommand):
         # Recorded before the engine starts so that a failure can name its run.
         run = RecomputeRun.objects.create(venue=venue, mode=mode, as_of=as_of)
         progress_bar = tqdm(
+            total=_expected_customers(venue=venue, mode=mode),
             desc=f"{mode} recompute of {venue.name}",
             unit=" customers",
             file=_ProgressStream(self.stderr),
@@ -151,3 +154,17 @@ class Command(BaseCommand):
                 f"  {segment.value:<12}{counts.get(segment.value, 0)}" for segment in Segment
             )
         self.stdout.write("\n".join(lines))
+
+
+def _expected_customers(*, venue: Venue, mode: str) -> int:
+    """The progress bar's total: the customers the run is about to compute.
+
+    An estimate for a run in the past: customers whose every event is after --as-of are counted
+    but get no profile.
+    """
+    pending = PendingCustomer.objects.filter(venue=venue)
+    if mode == RunMode.INCREMENTAL:
+        return pending.count()
+    known = CustomerFacts.objects.filter(venue=venue)
+    new = pending.exclude(Exists(known.filter(customer=OuterRef("customer"))))
+    return known.count() + new.count()
