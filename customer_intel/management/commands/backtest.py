@@ -1,0 +1,167 @@
+"""`manage.py backtest VENUE_ID --calibration-end DATE --holdout-end DATE [--plot PATH.png]`.
+
+Fits the purchase and spend models on the venue's events up to the calibration end, predicts
+the holdout, and prints predicted against actual purchases and spend for the SPEC heuristic, a
+naive baseline and BG/NBD + Gamma-Gamma, side by side. See docs/PREDICTIONS.md.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from customer_intel.models import Venue
+from customer_intel.services.backtest import BacktestError, BacktestResult, backtest_run
+
+
+def parse_instant(value: str, *, option: str, tz: ZoneInfo) -> datetime:
+    """A date (the end of that day in the venue's time zone) or an ISO-8601 date-time (a
+    naive one is read in the venue's time zone)."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+            return next_midnight - timedelta(microseconds=1)
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(
+            f"{option} {value!r} is not a date (YYYY-MM-DD) or an ISO-8601 date-time."
+        ) from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+class Command(BaseCommand):
+    help = (
+        "Backtest the venue's purchase predictions: fit on events up to --calibration-end, "
+        "compare predictions with what happened up to --holdout-end."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("venue_id", help="The venue's id (UUID).")
+        parser.add_argument(
+            "--calibration-end",
+            required=True,
+            help="End of the calibration period: YYYY-MM-DD (end of that day, venue time) "
+            "or an ISO-8601 date-time.",
+        )
+        parser.add_argument(
+            "--holdout-end", required=True, help="End of the holdout period (same formats)."
+        )
+        parser.add_argument(
+            "--plot", type=Path, help="Write cumulative actual vs predicted purchases to a PNG."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        venue = self._venue(options["venue_id"])
+        tz = ZoneInfo(venue.timezone)
+        calibration_end = parse_instant(
+            options["calibration_end"], option="--calibration-end", tz=tz
+        )
+        holdout_end = parse_instant(options["holdout_end"], option="--holdout-end", tz=tz)
+        if holdout_end <= calibration_end:
+            raise CommandError("--holdout-end must be after --calibration-end.")
+        plot_path: Path | None = options["plot"]
+        if plot_path is not None and plot_path.suffix.lower() != ".png":
+            raise CommandError("--plot must name a .png file.")
+        try:
+            result = backtest_run(
+                venue=venue, calibration_end=calibration_end, holdout_end=holdout_end
+            )
+        except BacktestError as exc:
+            raise CommandError(f"Cannot backtest: {exc}.") from exc
+        self._report(result)
+        if plot_path is not None:
+            self._plot(result, plot_path)
+
+    def _venue(self, venue_id: str) -> Venue:
+        try:
+            return Venue.objects.get(pk=uuid.UUID(venue_id))
+        except (ValueError, Venue.DoesNotExist) as exc:
+            raise CommandError(f"No venue with id {venue_id!r}.") from exc
+
+    def _report(self, result: BacktestResult) -> None:
+        write = self.stdout.write
+        write(
+            f"calibration: events at or before {result.calibration_end.isoformat()}\n"
+            f"holdout: ({result.calibration_end.isoformat()}, {result.holdout_end.isoformat()}]"
+            f" = {result.holdout_days:.1f} days\n"
+            f"customers: {result.customers} with a calibration purchase "
+            f"({result.repeat_customers} repeat); {result.new_in_holdout} first bought in the "
+            "holdout (not predicted)\n"
+            "purchases are purchase days (distinct local dates); spend is net of refunds\n"
+        )
+        fit = result.purchase_fit
+        if fit.usable:
+            params = ", ".join(f"{name}={value:.4g}" for name, value in fit.params.items())
+            write(f"BG/NBD ({fit.time_unit}): {params}; log-likelihood {fit.log_likelihood:.1f}")
+        else:
+            write(f"BG/NBD refused: {fit.reason}")
+        spend = result.spend_fit
+        if spend.usable:
+            params = ", ".join(f"{name}={value:.4g}" for name, value in spend.params.items())
+            write(f"Gamma-Gamma: {params}; log-likelihood {spend.log_likelihood:.1f}")
+        else:
+            write(f"Gamma-Gamma refused: {spend.reason}")
+        header = (
+            f"{'model':<26}{'purchases':>12}{'MAE':>9}{'RMSE':>9}"
+            f"{'spend':>15}{'MAE':>11}{'RMSE':>11}"
+        )
+        write("")
+        write(header)
+        write("-" * len(header))
+        write(
+            f"{'actual':<26}{result.actual_purchases:>12.1f}{'':>9}{'':>9}"
+            f"{result.actual_spend:>15.2f}"
+        )
+        for score in result.scores:
+            if not score.available:
+                write(f"{score.name:<26}  unavailable: {score.note}")
+                continue
+            write(
+                f"{score.name:<26}{score.predicted_purchases:>12.1f}{score.purchases_mae:>9.3f}"
+                f"{score.purchases_rmse:>9.3f}{_money(score.predicted_spend):>15}"
+                f"{_money(score.spend_mae):>11}{_money(score.spend_rmse):>11}"
+            )
+            if score.note:
+                write(f"{'':<26}  {score.note}")
+
+    def _plot(self, result: BacktestResult, path: Path) -> None:
+        try:
+            # Imported here: matplotlib is optional and only the plot needs it.
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from matplotlib import pyplot
+        except ImportError as exc:
+            raise CommandError(
+                "--plot needs matplotlib, which is not installed "
+                "(pip install the project's dev extra)."
+            ) from exc
+        figure, axes = pyplot.subplots(figsize=(8, 5))
+        axes.plot(result.curve_days, result.curve_actual, label="actual", color="black")
+        for name, values in result.curve_predicted.items():
+            axes.plot(result.curve_days, values, label=name, linestyle="--")
+        axes.set_xlabel("days after calibration end")
+        axes.set_ylabel("cumulative purchases (purchase days)")
+        axes.set_title("Holdout purchases of calibration customers")
+        axes.legend()
+        figure.tight_layout()
+        try:
+            figure.savefig(path, format="png")
+        except OSError as exc:
+            raise CommandError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+        finally:
+            pyplot.close(figure)
+        self.stdout.write(f"plot written to {path}")
+
+
+def _money(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.2f}"
