@@ -21,6 +21,7 @@ Figures depend on the machine and on what else runs on it: quote medians over re
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import resource
@@ -75,6 +76,33 @@ SELECT count(*) FROM (
     GROUP BY customer
 ) per_customer
 """
+
+
+class _PhaseLog(logging.Handler):
+    """Keeps the per-phase seconds of each finished run from the engine's log line."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.runs: list[dict[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("recompute_succeeded") and "phases=" in message:
+            text = message.rsplit("phases=", 1)[1]
+            self.runs.append(
+                {name: float(value) for name, value in (p.split(":") for p in text.split(","))}
+            )
+
+
+PHASES = _PhaseLog()
+logging.getLogger("customer_intel.services.recompute").addHandler(PHASES)
+
+
+def _phases_text(runs: list[dict[str, float]]) -> str:
+    names = list(dict.fromkeys(name for run in runs for name in run))
+    return ", ".join(
+        f"{name} {statistics.median(run.get(name, 0.0) for run in runs):.2f}" for name in names
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -216,14 +244,18 @@ def main() -> None:
     print(f"floor GROUP BY scan: {', '.join(f'{s:.2f}' for s in floors)} s", flush=True)
     rebuilds = [_timed(lambda: rebuild_facts(venue=venue))[0] for _ in range(args.repeat)]
     print(f"rebuild_facts:       {', '.join(f'{s:.2f}' for s in rebuilds)} s", flush=True)
+    first_full = len(PHASES.runs)
     fulls = [_full(venue) for _ in range(args.repeat)]
+    full_phases = PHASES.runs[first_full:]
     print(f"full run:            {', '.join(f'{s:.2f}' for s in fulls)} s", flush=True)
+    first_incremental = len(PHASES.runs)
     incrementals = []
     for _ in range(args.repeat):
         touched = _touch_customers(venue, args.share, rng)
         seconds, processed = _incremental(venue)
         incrementals.append(seconds)
         print(f"incremental run:     {seconds:.2f} s ({touched:,} touched, {processed:,} computed)")
+    incremental_phases = PHASES.runs[first_incremental:]
     singles = _singles(venue, args.singles)
 
     floor = statistics.median(floors)
@@ -237,10 +269,12 @@ def main() -> None:
     print(f"floor (GROUP BY scan)        {floor:.2f} s (median of {args.repeat})")
     print(f"rebuild_facts                {statistics.median(rebuilds):.2f} s")
     print(f"full run                     {full:.2f} s = {full / floor:.2f}x floor (target <= 1.5x)")
+    print(f"  phases (s, median)         {_phases_text(full_phases)}")
     print(
         f"incremental ({args.share:.0%} customers)    {incremental:.2f} s = "
         f"{incremental / full:.1%} of full (target <= 5%)"
     )
+    print(f"  phases (s, median)         {_phases_text(incremental_phases)}")
     print(f"single customer              {single_ms:.1f} ms median, {single_p95_ms:.1f} ms p95")
     print(f"peak RSS                     {peak:.0f} MB (after setup {baseline_rss:.0f} MB)")
 

@@ -27,7 +27,7 @@ import operator
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -103,6 +103,19 @@ def _predictor_for(
 class _Progress:
     customers: int = 0
     events: int = 0
+    # Seconds spent per phase, logged with the run so an operator sees what a run costs.
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - started
+
+    def phases_text(self) -> str:
+        return ",".join(f"{name}:{seconds:.3f}" for name, seconds in self.phases.items())
 
 
 def _profile_rows(
@@ -201,28 +214,39 @@ def _run_incremental(
     computed_at = timezone.now()
     changed = False
     predictor: ChunkPredictor | None = None
-    for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
+    pending = facts_service.pending_take(venue=venue, chunk_size=chunk_size)
+    while True:
+        with done.phase("facts"):
+            customers = next(pending, None)
+            if customers is None:
+                break
+            fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
+            facts, cut_events = _facts_as_of(fresh, venue=venue, as_of=as_of)
         if not changed:
             # Loaded only when there is work: an idle venue's run stays a single query.
-            predictor = _predictor_for(venue=venue, as_of=as_of, run=run)
+            with done.phase("model"):
+                predictor = _predictor_for(venue=venue, as_of=as_of, run=run)
             changed = True
-        fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
-        facts, cut_events = _facts_as_of(fresh, venue=venue, as_of=as_of)
-        rows = _profile_rows(
-            facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
-        )
-        # A customer with no event at or before as-of has no profile as of then.
-        kept = {row[profile_store.CUSTOMER_INDEX] for row in rows}
-        profile_store.profiles_delete(
-            venue=venue, customers=[customer for customer in customers if customer not in kept]
-        )
-        profile_store.profiles_upsert(venue=venue, rows=rows)
+        with done.phase("compute"):
+            rows = _profile_rows(
+                facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
+            )
+        with done.phase("write"):
+            # A customer with no event at or before as-of has no profile as of then.
+            kept = {row[profile_store.CUSTOMER_INDEX] for row in rows}
+            profile_store.profiles_delete(
+                venue=venue, customers=[c for c in customers if c not in kept]
+            )
+            profile_store.profiles_upsert(venue=venue, rows=rows)
         done.customers += len(rows)
         done.events += events + cut_events
         if progress is not None:
             progress(done.customers)
     if changed or not SegmentSnapshot.objects.filter(venue=venue).exists():
-        profile_store.snapshot_recount(venue=venue, as_of=as_of, computed_at=computed_at, run=run)
+        with done.phase("snapshot"):
+            profile_store.snapshot_recount(
+                venue=venue, as_of=as_of, computed_at=computed_at, run=run
+            )
     return done
 
 
@@ -235,32 +259,43 @@ def _run_full(
     chunk_size: int,
 ) -> _Progress:
     done = _Progress()
-    for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
-        _fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
-        done.events += events
+    with done.phase("pending"):
+        for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
+            _fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
+            done.events += events
     computed_at = timezone.now()
-    predictor = _predictor_for(venue=venue, as_of=as_of, run=run)
+    with done.phase("model"):
+        predictor = _predictor_for(venue=venue, as_of=as_of, run=run)
     tally = profile_store.SegmentTally()
-    profile_store.profiles_clear(venue=venue)
-    for chunk in facts_service.facts_iter_chunks(venue=venue, chunk_size=chunk_size):
-        facts, events = _facts_as_of(chunk, venue=venue, as_of=as_of)
-        rows = _profile_rows(
-            facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
-        )
-        profile_store.profiles_insert(venue=venue, rows=rows)
-        tally.add(rows)
+    with done.phase("clear"):
+        profile_store.profiles_clear(venue=venue)
+    chunks = facts_service.facts_iter_chunks(venue=venue, chunk_size=chunk_size)
+    while True:
+        with done.phase("read"):
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            facts, events = _facts_as_of(chunk, venue=venue, as_of=as_of)
+        with done.phase("compute"):
+            rows = _profile_rows(
+                facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
+            )
+            tally.add(rows)
+        with done.phase("write"):
+            profile_store.profiles_insert(venue=venue, rows=rows)
         done.customers += len(rows)
         done.events += events
         if progress is not None:
             progress(done.customers)
-    profile_store.snapshot_store(
-        venue=venue,
-        segment_counts=tally.segments,
-        rfm_segment_counts=tally.rfm_segments,
-        as_of=as_of,
-        computed_at=computed_at,
-        run=run,
-    )
+    with done.phase("snapshot"):
+        profile_store.snapshot_store(
+            venue=venue,
+            segment_counts=tally.segments,
+            rfm_segment_counts=tally.rfm_segments,
+            as_of=as_of,
+            computed_at=computed_at,
+            run=run,
+        )
     return done
 
 
@@ -353,13 +388,15 @@ def _run_locked(
     run.events_processed = done.events
     _finish(run, status=RunStatus.SUCCEEDED, as_of=as_of, duration=time.monotonic() - started)
     logger.info(
-        "recompute_succeeded venue=%s run=%s mode=%s customers=%d events=%d duration_s=%.3f",
+        "recompute_succeeded venue=%s run=%s mode=%s customers=%d events=%d duration_s=%.3f "
+        "phases=%s",
         venue.pk,
         run.pk,
         mode,
         done.customers,
         done.events,
         run.duration_seconds,
+        done.phases_text(),
     )
 
 
@@ -446,23 +483,33 @@ def compute_single_customer(
 def _store_single(profile: CustomerProfile) -> CustomerProfile:
     if connection.vendor != "postgresql":
         return profile_store.profile_upsert_one(profile=profile)
+    # Inside a caller's transaction the settings below would outlive this store; restore them.
+    nested = connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                # Shared against the runs' exclusive session lock: free unless a run is going.
+                previous_timeout = None
+                if nested:
+                    cursor.execute("SELECT current_setting('lock_timeout')")
+                    previous_timeout = cursor.fetchone()[0]
+                # The shared lock conflicts only with a run's exclusive session lock: free
+                # unless a run of the venue is writing. The profile is a cache the next run
+                # rebuilds, so its own commit need not wait for the WAL flush.
+                settings = "set_config('lock_timeout', %s, true)"
+                if not nested:
+                    settings += ", set_config('synchronous_commit', 'off', true)"
                 cursor.execute(
-                    "SELECT pg_try_advisory_xact_lock_shared(%s), current_setting('lock_timeout')",
-                    [venue_lock_key(profile.venue_id)],
+                    f"SELECT pg_try_advisory_xact_lock_shared(%s), {settings}",
+                    [venue_lock_key(profile.venue_id), SINGLE_STORE_LOCK_TIMEOUT],
                 )
-                free, previous_timeout = cursor.fetchone()
-                if not free:
+                if not cursor.fetchone()[0]:
                     return profile
-                cursor.execute(
-                    "SELECT set_config('lock_timeout', %s, true)", [SINGLE_STORE_LOCK_TIMEOUT]
-                )
             stored = profile_store.profile_upsert_one(profile=profile)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous_timeout])
+            if previous_timeout is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)", [previous_timeout]
+                    )
             return stored
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:

@@ -303,3 +303,30 @@ def test_the_run_mode_is_validated(scenario_venue):
     with pytest.raises(ValueError, match="mode"):
         run_recompute(venue=scenario_venue, mode="everything")
     assert not RecomputeRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_customer_gives_up_storing_behind_a_row_lock(other_session):
+    venue = VenueFactory(timezone=scenario.TIMEZONE)
+    ingest_events(venue=venue, events=scenario.validated_events())
+    run_recompute(venue=venue, mode=RunMode.FULL, as_of=AS_OF - timedelta(days=1))
+    profile_id = CustomerProfile.objects.get(venue=venue, customer=scenario.VIP).pk
+    with other_session.transaction():
+        # Another writer holds the row, as a long transaction would.
+        other_session.execute(
+            f"SELECT 1 FROM {CustomerProfile._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608
+            [profile_id],
+        )
+        started = time.monotonic()
+        profile = compute_single_customer(venue=venue, customer=scenario.VIP, as_of=AS_OF)
+        waited = time.monotonic() - started
+
+    assert profile is not None and profile.pk is None
+    assert profile_fields(profile) == EXPECTED[scenario.VIP]
+    assert waited < 2.0  # the store's lock_timeout, not the other transaction, bounds it
+    stored = CustomerProfile.objects.get(pk=profile_id)
+    assert stored.as_of == AS_OF - timedelta(days=1)  # untouched
+    # The connection is usable afterwards, with the default lock timeout back.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
