@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from customer_intel.admin_paginators import EstimatedCountPaginator
@@ -73,10 +74,7 @@ def all_venue_ids() -> list[Any]:
 def changelist_url(model: type, **params: Any) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-    if not params:
-        return url
-    query = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{url}?{query}"
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 class ReadOnlyAdminMixin:
