@@ -258,3 +258,40 @@ def test_with_the_broker_down_ingestion_and_reads_work_and_queued_runs_resume(
     assert CustomerProfile.objects.filter(venue=venue).count() == 2
     assert not PendingCustomer.objects.filter(venue=venue).exists()
     assert RecomputeRun.objects.filter(venue=venue, mode=RunMode.INCREMENTAL).count() == 1
+
+
+def test_a_database_connection_lost_mid_run_is_retried_and_the_run_succeeds(
+    private_redis, use_broker, start_worker
+):
+    use_broker(private_redis.url)
+    database = connection.settings_dict["NAME"]
+    venue = VenueFactory()
+    customers = [
+        ingest_purchases(venue, f"patron-{n}", [(_days_ago(15 + n), "45.00")]) for n in range(10)
+    ]
+    worker = start_worker(private_redis.url)
+
+    with raw_connection() as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute(f"LOCK TABLE {SNAPSHOT_TABLE} IN SHARE MODE")
+        run = queue_recompute(venue=venue, mode=RunMode.FULL)
+        backend = wait_for(
+            lambda: _backend_waiting_on_lock(database, blocker.info.backend_pid),
+            what="the worker's transaction to reach the snapshot write",
+        )
+        # What a database failover or restart does to a worker's session.
+        with raw_connection() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+        blocker.execute("ROLLBACK")
+
+    wait_for(lambda: _succeeded_after_retry(run.pk), what="the retried run to succeed")
+    assert worker.process.poll() is None
+    assert "Retry in" in worker.output()
+    assert sorted(
+        CustomerProfile.objects.filter(venue=venue).values_list("customer", flat=True)
+    ) == sorted(customers)
+
+
+def _succeeded_after_retry(run_id: int) -> bool:
+    # The failed attempt may be recorded `failed` before its retry claims the run again.
+    return _run_status(run_id) == RunStatus.SUCCEEDED
