@@ -103,8 +103,10 @@ def demo_data_create(
 
 def demo_venues_delete(*, names: list[str]) -> int:
     """Delete the venues with these names and everything that hangs off them."""
-    venues = list(Venue.objects.filter(name__in=names))
     with transaction.atomic():
+        # The row lock waits for a load into one of these venues to commit, so its events are
+        # visible, and deleted, here.
+        venues = list(Venue.objects.select_for_update().filter(name__in=names))
         for venue in venues:
             # Events, facts and profiles have no dependents of their own, so the collector
             # removes them with one DELETE each rather than loading them.
@@ -138,24 +140,26 @@ def _venue_for(venue_plan: VenuePlan) -> Venue:
 def _venue_create(
     *, plan: DemoPlan, venue_plan: VenuePlan, progress: ProgressCallback | None
 ) -> VenueResult:
-    venue = _venue_for(venue_plan)
     prefix = plan.event_id_prefix(venue_plan)
     calendar = generator.build_calendar(
         timezone=venue_plan.timezone, start=plan.start, end=plan.end
     )
     chunks = generator.iter_venue_chunks(plan=plan, venue=venue_plan, calendar=calendar)
-    existing = CustomerEvent.objects.filter(venue=venue)
-    if existing.exists():
-        if existing.filter(event_id=f"{prefix}0").exists():
-            first = next(chunks)
-            return VenueResult(venue, venue_plan.customers, 0, True, _sample_customer(plan, first))
-        raise DemoDataConflict(
-            f"Venue {venue.name!r} ({venue.pk}) already holds other events; "
-            "pass --reset to replace it."
-        )
     written, sample = 0, ""
     now = timezone.now()
     with transaction.atomic():
+        # Locked for the whole load: a concurrent reset waits for it to commit, and a second
+        # load of the same venue waits and then finds its events.
+        venue = Venue.objects.select_for_update().get(pk=_venue_for(venue_plan).pk)
+        existing = CustomerEvent.objects.filter(venue=venue)
+        if existing.exists():
+            if existing.filter(event_id=f"{prefix}0").exists():
+                sample = _sample_customer(plan, next(chunks))
+                return VenueResult(venue, venue_plan.customers, 0, True, sample)
+            raise DemoDataConflict(
+                f"Venue {venue.name!r} ({venue.pk}) already holds other events; "
+                "pass --reset to replace it."
+            )
         for chunk in chunks:
             if not sample:
                 sample = _sample_customer(plan, chunk)
