@@ -196,3 +196,37 @@ def test_bad_options_name_the_option_and_write_nothing(args, option):
         demo_data(*args)
     assert not Venue.objects.exists()
     assert not CustomerEvent.objects.exists()
+
+
+def test_copy_and_orm_writers_store_the_same_rows():
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from customer_intel.services import demo_data as writer
+    from customer_intel.services import demo_generator as gen
+    from tests.factories import VenueFactory
+
+    plan = gen.plan_dataset(seed=5, end=datetime(2026, 6, 1, tzinfo=UTC), venues=1)
+    venue_plan = plan.venues[0]
+    calendar = gen.build_calendar(timezone=venue_plan.timezone, start=plan.start, end=plan.end)
+    chunk = next(gen.iter_venue_chunks(plan=plan, venue=venue_plan, calendar=calendar))
+    pseudonyms = writer._pseudonyms(plan, chunk)
+    by_copy, by_orm = VenueFactory(), VenueFactory()
+    writer._copy_chunk(by_copy, "e-", 0, chunk, pseudonyms, timezone.now())
+    writer._orm_chunk(by_orm, "e-", 0, chunk, pseudonyms, timezone.now())
+
+    def stored(venue: Venue) -> Counter:
+        return Counter(
+            CustomerEvent.objects.filter(venue=venue).values_list(
+                "event_id", "customer", "type", "occurred_at", "amount", "quantity",
+                "event_category", "channel", "campaign",
+            )
+        )  # fmt: skip
+
+    assert len(chunk) > 1000
+    assert stored(by_copy) == stored(by_orm)
+    assert sum(stored(by_copy).values()) == len(chunk)
+    assert not CustomerEvent.objects.exclude(properties={}).exists()
+    assert PendingCustomer.objects.filter(venue=by_copy).count() == chunk.customers
+    assert PendingCustomer.objects.filter(venue=by_orm).count() == chunk.customers
