@@ -207,7 +207,7 @@ def _copy_chunk(
     now: datetime,
 ) -> None:
     """COPY the chunk's events and pending marks as preformatted text (tab-separated, \\N for
-    null): formatting whole columns at once is several times faster than write_row."""
+    null), which skips psycopg's per-value adaptation of write_row."""
     venue_id = str(venue.pk)
     received = now.astimezone(UTC).isoformat()
     customers = pseudonyms[chunk.customer - chunk.first_customer].tolist()
@@ -218,8 +218,8 @@ def _copy_chunk(
     categories = _CATEGORY_NAMES[chunk.category].tolist()
     channels = _CHANNEL_NAMES[chunk.channel].tolist()
     campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
-    # Rows go in pseudonym order: the (venue, customer, occurred_at) index, the biggest, is then
-    # filled in one sweep per chunk instead of at random places, which keeps its pages cached.
+    # Rows go in pseudonym order, so the (venue, customer, occurred_at) index, the biggest, is
+    # filled in one ascending sweep per chunk rather than at random places.
     rank = np.empty(chunk.customers, dtype=np.int64)
     rank[np.argsort(pseudonyms.astype(str))] = np.arange(chunk.customers)
     order = np.lexsort((chunk.occurred_at, rank[chunk.customer - chunk.first_customer])).tolist()
