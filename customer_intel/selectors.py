@@ -15,7 +15,6 @@ from customer_intel.models import (
     CustomerProfile,
     RecomputeRun,
     RunStatus,
-    SegmentSnapshot,
     Venue,
     VenueMembership,
 )
@@ -44,19 +43,9 @@ def venue_for_user(
     return membership.venue if membership else None
 
 
-def customer_profile_get(*, venue: Venue, customer: str) -> CustomerProfile | None:
-    """The cached profile of the customer with pseudonym `customer` at `venue`, if any."""
-    return CustomerProfile.objects.filter(venue=venue, customer=customer).first()
-
-
 def customer_profiles_for_venue(*, venue: Venue) -> QuerySet[CustomerProfile]:
     """A venue's profiles without the insights (lists never show them)."""
     return CustomerProfile.objects.filter(venue=venue).defer("insights")
-
-
-def segment_snapshot_get(*, venue: Venue) -> SegmentSnapshot | None:
-    """The venue's segment counts as of its last run, or None before any run."""
-    return SegmentSnapshot.objects.filter(venue=venue).first()
 
 
 def customer_events_for_venue(*, venue: Venue, customer: str) -> QuerySet[CustomerEvent]:
@@ -99,3 +88,47 @@ def last_successful_runs() -> dict[uuid.UUID, datetime | None]:
     return {
         venue_id: finished.get(venue_id) for venue_id in Venue.objects.values_list("pk", flat=True)
     }
+
+
+def readable_venues(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Venue]:
+    """The venues `user` may read: all of them for staff, else those with a membership.
+
+    The same rule as `venue_for_user`, as a queryset, so a hot endpoint can fetch the venue
+    and what it shows in one query.
+    """
+    if not user or not user.is_authenticated:
+        return Venue.objects.none()
+    if user.is_staff:
+        return Venue.objects.all()
+    return Venue.objects.filter(memberships__user=user)
+
+
+def venue_with_snapshot_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, venue_id: str
+) -> Venue | None:
+    """The venue if `user` may read it, with its segment snapshot loaded (one query)."""
+    try:
+        venue_uuid = uuid.UUID(str(venue_id))
+    except ValueError:
+        return None
+    venues = readable_venues(user=user).filter(pk=venue_uuid).select_related("segment_snapshot")
+    return next(iter(venues[:1]), None)
+
+
+def customer_profile_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, venue_id: str, customer: str
+) -> CustomerProfile | None:
+    """The stored profile, with its venue, if `user` may read the venue (one query).
+
+    None when the venue is missing, not readable, or has no profile for `customer`; callers
+    then ask `venue_for_user` to tell those apart.
+    """
+    try:
+        venue_uuid = uuid.UUID(str(venue_id))
+    except ValueError:
+        return None
+    venues = readable_venues(user=user).filter(pk=venue_uuid)
+    profiles = CustomerProfile.objects.select_related("venue").filter(
+        venue__in=venues, customer=customer
+    )
+    return next(iter(profiles[:1]), None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -44,6 +43,11 @@ from customer_intel.api.customers_serializers import (
     RecomputeQueuedSerializer,
     RecomputeRequestSerializer,
     SegmentsSerializer,
+    customer_clv_json,
+    customer_rfm_json,
+    iso,
+    money,
+    profile_json,
 )
 from customer_intel.api.filters import DEFAULT_ORDERING, CustomerProfileFilterSet
 from customer_intel.api.pagination import (
@@ -57,16 +61,16 @@ from customer_intel.api.pagination import (
 )
 from customer_intel.api.renderers import CSVRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
-from customer_intel.models import CustomerEvent, CustomerProfile, Venue
+from customer_intel.models import CustomerEvent, CustomerProfile, SegmentSnapshot, Venue
 from customer_intel.privacy import resolve_customer_id
 from customer_intel.selectors import (
     JOURNEY_FIELDS,
     customer_events_for_venue,
     customer_journey_rows,
-    customer_profile_get,
+    customer_profile_for_user,
     customer_profiles_for_venue,
-    segment_snapshot_get,
     venue_for_user,
+    venue_with_snapshot_for_user,
 )
 
 MAX_CUSTOMER_ID_LENGTH = 256
@@ -127,9 +131,23 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
             raise ValidationError({"customerId": [f"At most {MAX_CUSTOMER_ID_LENGTH} characters."]})
         return resolve_customer_id(customer_id)
 
+    @cached_property
+    def stored_profile(self) -> CustomerProfile | None:
+        # The common case, a readable venue and a stored profile, costs one query.
+        return customer_profile_for_user(
+            user=self.request.user, venue_id=self.kwargs["venue_id"], customer=self.customer
+        )
+
+    @cached_property
+    def venue(self) -> Venue:
+        if self.stored_profile is not None:
+            return self.stored_profile.venue
+        # No stored profile: the base class tells a missing or forbidden venue (404) apart.
+        return VenueScopedAPIView.venue.func(self)
+
     def get_profile(self) -> CustomerProfile:
         """The customer's profile, computed now if they have events but no profile yet."""
-        profile = customer_profile_get(venue=self.venue, customer=self.customer)
+        profile = self.stored_profile
         if profile is None:
             from customer_intel.services.recompute import compute_single_customer
 
@@ -142,6 +160,16 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
 @extend_schema(parameters=[VENUE_ID])
 class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
     """Customers per segment, from the counts the last recompute stored (no profile scan)."""
+
+    @cached_property
+    def venue(self) -> Venue:
+        # The venue and its snapshot in one query.
+        venue = venue_with_snapshot_for_user(
+            user=self.request.user, venue_id=self.kwargs["venue_id"]
+        )
+        if venue is None:
+            raise NotFound(VENUE_NOT_FOUND)
+        return venue
 
     @extend_schema(
         operation_id="customer_segments",
@@ -159,7 +187,10 @@ class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
         by = request.query_params.get("by", "segment")
         if by not in ("segment", "rfm"):
             raise ValidationError({"by": ["Must be `segment` or `rfm`."]})
-        snapshot = segment_snapshot_get(venue=self.venue)
+        try:
+            snapshot: SegmentSnapshot | None = self.venue.segment_snapshot
+        except SegmentSnapshot.DoesNotExist:
+            snapshot = None
         total = snapshot.total_customers if snapshot else 0
         if by == "rfm":
             names, counts = RFM_SEGMENTS, snapshot.rfm_segment_counts if snapshot else {}
@@ -197,7 +228,7 @@ class CustomerProfileView(CustomerAPIView):
         responses={200: CustomerProfileSerializer, **ERRORS},
     )
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        return Response(CustomerProfileSerializer(self.get_profile()).data)
+        return Response(profile_json(self.get_profile()))
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
@@ -218,7 +249,7 @@ class CustomerRfmView(CustomerAPIView):
 
     @extend_schema(operation_id="customer_rfm", responses={200: CustomerRfmSerializer, **ERRORS})
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        return Response(CustomerRfmSerializer(self.get_profile()).data)
+        return Response(customer_rfm_json(self.get_profile()))
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
@@ -227,7 +258,7 @@ class CustomerClvView(CustomerAPIView):
 
     @extend_schema(operation_id="customer_clv", responses={200: CustomerClvSerializer, **ERRORS})
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        return Response(CustomerClvSerializer(self.get_profile()).data)
+        return Response(customer_clv_json(self.get_profile()))
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
@@ -279,36 +310,27 @@ def journey_summary_json(summary: JourneySummary) -> dict[str, Any]:
         "firstTouch": first_touch
         and {
             "type": first_touch.type,
-            "occurredAt": _iso(first_touch.occurred_at),
+            "occurredAt": iso(first_touch.occurred_at),
             "channel": first_touch.channel,
             "campaign": first_touch.campaign,
         },
         "firstPurchase": first_purchase
         and {
-            "occurredAt": _iso(first_purchase.occurred_at),
-            "amount": _money(first_purchase.amount),
+            "occurredAt": iso(first_purchase.occurred_at),
+            "amount": money(first_purchase.amount),
         },
         "touchpointsBeforeFirstPurchase": summary.touchpoints_before_first_purchase,
         "channels": summary.channels,
         "purchaseAttributions": [
             {
-                "occurredAt": _iso(item.occurred_at),
-                "amount": _money(item.amount),
+                "occurredAt": iso(item.occurred_at),
+                "amount": money(item.amount),
                 "campaign": item.campaign,
             }
             for item in attributions[:MAX_ATTRIBUTIONS]
         ],
         "purchaseAttributionsTruncated": len(attributions) > MAX_ATTRIBUTIONS,
     }
-
-
-def _iso(value: datetime) -> str:
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 CSV_PARAMETER = OpenApiParameter(
@@ -356,7 +378,7 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         rows = paginator.page(filterset.qs)
         return Response(
             {
-                "results": CustomerProfileSerializer(rows, many=True).data,
+                "results": [profile_json(row) for row in rows],
                 "next": paginator.next_url,
                 "pageSize": paginator.page_size,
             }
@@ -431,7 +453,7 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _iso(value)
+        return iso(value)
     return str(value)
 
 

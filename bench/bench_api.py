@@ -1,0 +1,389 @@
+"""Benchmark of the read API under gunicorn over a venue with a million profiles.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
+        .venv/bin/python bench/bench_api.py [--customers 1000000] [--requests 1500] \\
+        [--concurrency 8 32] [--workers 4] [--repeat 3] [--skip-csv]
+
+The first time, creates the venue "API Bench" with --customers synthetic profiles (one
+INSERT ... SELECT over generate_series, then ANALYZE) and its segment snapshot, and a reader
+with a token. Then, with gunicorn (sync workers) on loopback, measures in one run:
+
+- `GET /bench/ping`: a minimal authenticated DRF endpoint (bench/api_urls.py), the yardstick;
+- the profile of a random customer, a search with two filters and an ordering, the segments;
+  p50 / p95 / p99 latency and requests/s at each concurrency (threads, one connection per
+  request as gunicorn's sync workers close them), medians over --repeat runs;
+- a CSV export of every profile from a one-worker server: time, rows, and that worker's peak
+  RSS (VmHWM) before and after.
+
+The load generator shares the machine with the server: quote medians, with that caveat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
+VENUE_NAME = "API Bench"
+BENCH_USER = "api-bench-reader"
+AS_OF = "2026-03-01T12:00:00+00:00"
+
+os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
+os.environ["DEBUG"] = "0"
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from customer_intel.models import (  # noqa: E402
+    CustomerProfile,
+    SegmentSnapshot,
+    Venue,
+    VenueMembership,
+)
+
+SEARCHES = [
+    "segment=at_risk&minTotalSpent=500&ordering=-totalSpent",
+    "segment=vip&purchaseTime=evening&ordering=-predictedLifetimeValue",
+]
+
+# Synthetic profiles: segments in plausible shares, figures consistent with the segment.
+INSERT_PROFILES = """
+INSERT INTO customer_intel_customerprofile (
+    venue_id, customer, total_purchases, total_spent, total_tickets, average_order_value,
+    purchase_frequency, days_since_last_purchase, first_seen, last_seen, first_purchase_at,
+    last_purchase_at, segment, churn_probability, predicted_lifetime_value,
+    preferred_event_types, top_event_type, second_event_type, third_event_type, purchase_time,
+    rfm_recency, rfm_frequency, rfm_monetary, recency_score, frequency_score, monetary_score,
+    rfm_segment, insights, probability_alive, expected_purchases_90d, expected_purchases_365d,
+    predicted_clv_365d, predicted_clv_3y, expected_next_order_at, average_days_between_orders,
+    prediction_unavailable_reason, as_of, computed_at)
+SELECT
+    %(venue)s, customer, purchases, spent, purchases + tickets_extra,
+    CASE WHEN purchases > 0 THEN round(spent / purchases, 2) ELSE 0 END,
+    frequency, days,
+    as_of - (days_seen || ' days')::interval, as_of - (least(days_seen, coalesce(days, 0))
+        || ' days')::interval,
+    CASE WHEN purchases > 0 THEN as_of - (days_seen || ' days')::interval END,
+    CASE WHEN purchases > 0 THEN as_of - (days || ' days')::interval END,
+    segment,
+    CASE WHEN days IS NULL THEN NULL WHEN days > 180 THEN 0.8 WHEN days > 90 THEN 0.6
+         WHEN days > 60 THEN 0.4 WHEN days > 30 THEN 0.2 ELSE 0.1 END
+        * CASE WHEN frequency > 4 THEN 0.5 WHEN frequency > 2 THEN 0.7 ELSE 1 END,
+    CASE WHEN purchases > 0 THEN round(spent / purchases * frequency::numeric * 3, 2)
+         ELSE 0 END,
+    CASE WHEN purchases > 0 THEN jsonb_build_array(top, second) ELSE '[]'::jsonb END,
+    CASE WHEN purchases > 0 THEN top ELSE '' END,
+    CASE WHEN purchases > 0 THEN second ELSE '' END, '',
+    CASE WHEN purchases = 0 THEN NULL WHEN r3 < 0.3 THEN 'morning'
+         WHEN r3 < 0.6 THEN 'afternoon' ELSE 'evening' END,
+    days, CASE WHEN purchases > 0 THEN purchases + tickets_extra END,
+    CASE WHEN purchases > 0 THEN spent END,
+    CASE WHEN days IS NULL THEN NULL WHEN days <= 30 THEN 5 WHEN days <= 60 THEN 4
+         WHEN days <= 90 THEN 3 WHEN days <= 180 THEN 2 ELSE 1 END,
+    CASE WHEN purchases = 0 THEN NULL WHEN frequency >= 10 THEN 5 WHEN frequency >= 6 THEN 4
+         WHEN frequency >= 3 THEN 3 WHEN frequency >= 1 THEN 2 ELSE 1 END,
+    CASE WHEN purchases = 0 THEN NULL WHEN spent >= 1000 THEN 5 WHEN spent >= 500 THEN 4
+         WHEN spent >= 200 THEN 3 WHEN spent >= 50 THEN 2 ELSE 1 END,
+    CASE WHEN purchases = 0 THEN 'Prospects'
+         ELSE (ARRAY['Champions', 'Loyal Customers', 'Potential Loyalists', 'Promising',
+                     'Need Attention', 'About To Sleep', 'At Risk', 'Hibernating',
+                     'Lost'])[1 + floor(r4 * 9)::int] END,
+    '[]'::jsonb,
+    CASE WHEN purchases > 1 THEN greatest(0.01, 1 - days / 800.0) END,
+    CASE WHEN purchases > 1 THEN round((frequency / 4 * greatest(0.01, 1 - days / 800.0))
+        ::numeric, 3) END,
+    CASE WHEN purchases > 1 THEN round((frequency * greatest(0.01, 1 - days / 800.0))
+        ::numeric, 3) END,
+    CASE WHEN purchases > 1 THEN round(spent / purchases * (frequency
+        * greatest(0.01, 1 - days / 800.0))::numeric, 2) END,
+    CASE WHEN purchases > 1 THEN round(spent / purchases * (frequency * 2.5
+        * greatest(0.01, 1 - days / 800.0))::numeric, 2) END,
+    CASE WHEN purchases > 1 THEN as_of + ((365 / frequency)::int || ' days')::interval END,
+    CASE WHEN purchases > 1 THEN 365 / frequency END,
+    CASE WHEN purchases > 1 THEN '' ELSE 'Not enough repeat purchases.' END,
+    as_of, as_of
+FROM (
+    SELECT *,
+        CASE WHEN segment = 'new' THEN 0 ELSE 1 + floor(r2 * 20)::int END AS purchases,
+        CASE segment WHEN 'new' THEN NULL WHEN 'lost' THEN 366 + floor(r4 * 700)::int
+             WHEN 'dormant' THEN 181 + floor(r4 * 184)::int
+             WHEN 'at_risk' THEN 91 + floor(r4 * 89)::int ELSE floor(r4 * 90)::int END AS days,
+        400 + floor(r3 * 1000)::int AS days_seen,
+        floor(r2 * 10)::int AS tickets_extra,
+        (ARRAY['concert', 'comedy', 'theatre', 'sports', 'family'])[1 + floor(r3 * 5)::int]
+            AS top,
+        (ARRAY['jazz', 'opera', 'dance', 'film', 'talk'])[1 + floor(r4 * 5)::int] AS second
+    FROM (
+        SELECT g, %(as_of)s::timestamptz AS as_of,
+            encode(sha256(('api-bench:' || g)::bytea), 'hex') AS customer,
+            r1, r2, r3, r4,
+            CASE WHEN r1 < 0.10 THEN 'new' WHEN r1 < 0.45 THEN 'occasional'
+                 WHEN r1 < 0.65 THEN 'regular' WHEN r1 < 0.70 THEN 'vip'
+                 WHEN r1 < 0.82 THEN 'at_risk' WHEN r1 < 0.92 THEN 'dormant'
+                 ELSE 'lost' END AS segment
+        FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4
+              FROM generate_series(1, %(customers)s) AS g) AS draws
+    ) AS base
+) AS shaped
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN purchases = 0 THEN 0::numeric
+                ELSE round((purchases * (20 + r3 * 280))::numeric, 2) END AS spent,
+           CASE WHEN purchases = 0 THEN 0.0
+                ELSE purchases / greatest(1.0, days_seen / 365.0) END AS frequency
+) AS money
+"""
+
+
+def ensure_bench_venue(customers: int) -> tuple[Venue, str, list[str]]:
+    """The bench venue with `customers` profiles and a snapshot, and a reader's token."""
+    venue, _ = Venue.objects.get_or_create(name=VENUE_NAME)
+    if CustomerProfile.objects.filter(venue=venue).count() != customers:
+        print(f"inserting {customers:,} synthetic profiles into {VENUE_NAME!r} ...", flush=True)
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            CustomerProfile.objects.filter(venue=venue).delete()
+            cursor.execute("SELECT setseed(0.42)")
+            cursor.execute(
+                INSERT_PROFILES, {"venue": venue.pk, "as_of": AS_OF, "customers": customers}
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE customer_intel_customerprofile")
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+        _store_snapshot(venue)
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    VenueMembership.objects.get_or_create(user=user, venue=venue, defaults={"can_write": False})
+    token, _ = Token.objects.get_or_create(user=user)
+    sample = list(
+        CustomerProfile.objects.filter(venue=venue)
+        .order_by("?")
+        .values_list("customer", flat=True)[:1000]
+    )
+    return venue, token.key, sample
+
+
+def _store_snapshot(venue: Venue) -> None:
+    profiles = CustomerProfile.objects.filter(venue=venue)
+    by_segment = dict(
+        profiles.values("segment").annotate(n=Count("id")).values_list("segment", "n")
+    )
+    by_rfm = dict(
+        profiles.values("rfm_segment").annotate(n=Count("id")).values_list("rfm_segment", "n")
+    )
+    SegmentSnapshot.objects.update_or_create(
+        venue=venue,
+        defaults={
+            "segment_counts": by_segment,
+            "rfm_segment_counts": by_rfm,
+            "total_customers": sum(by_segment.values()),
+            "as_of": AS_OF,
+            "computed_at": AS_OF,
+        },
+    )
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+        # One token drives the whole load: the per-token throttle must not cut it off.
+        "API_THROTTLE_RATE": "100000000/min",
+        "LOG_LEVEL": "ERROR",
+    }
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "config.wsgi",
+        f"--workers={workers}",
+        "--worker-class=sync",
+        f"--bind=127.0.0.1:{port}",
+        "--backlog=256",
+        # A million-row CSV takes longer than the default 30 s worker timeout.
+        "--timeout=600",
+        "--log-level=error",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not come up")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def load(port: int, paths: list[str], token: str, concurrency: int, total: int) -> dict[str, float]:
+    """`total` GETs over `paths` from `concurrency` threads: latency percentiles (ms), req/s."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    failures: list[int] = []
+    headers = {"Authorization": f"Token {token}"}
+
+    def worker() -> None:
+        while (i := next(counter)) < total:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("GET", paths[i % len(paths)], headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                failures.append(response.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed requests, e.g. HTTP {failures[0]}")
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "p50": statistics.median(latencies) * 1000,
+        "p95": cuts[94] * 1000,
+        "p99": cuts[98] * 1000,
+        "rps": total / wall,
+    }
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def csv_export(port: int, venue: Venue, token: str) -> dict[str, float]:
+    """Stream every profile as CSV from a one-worker server; time, rows, the worker's RSS."""
+    server = start_server(port, workers=1)
+    try:
+        load(port, [f"/customers/venue/{venue.pk}/segments"], token, 1, 20)  # warm up
+        (pid,) = worker_pids(server.pid)
+        before = peak_rss_mb(pid)
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        conn.request(
+            "GET",
+            f"/customers/venue/{venue.pk}/search?format=csv&ordering=-totalSpent",
+            headers={"Authorization": f"Token {token}"},
+        )
+        response = conn.getresponse()
+        first_byte = time.perf_counter() - started
+        size = lines = 0
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        elapsed = time.perf_counter() - started
+        conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"CSV export answered {response.status}")
+        return {
+            "rows": lines - 1,
+            "seconds": elapsed,
+            "first_byte_seconds": first_byte,
+            "megabytes": size / 1e6,
+            "rss_before_mb": before,
+            "rss_peak_mb": peak_rss_mb(pid),
+        }
+    finally:
+        stop_server(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--port", type=int, default=18765)
+    parser.add_argument("--skip-csv", action="store_true")
+    args = parser.parse_args()
+
+    venue, token, sample = ensure_bench_venue(args.customers)
+    base = f"/customers/venue/{venue.pk}"
+    scenarios = {
+        "ping (minimal DRF)": ["/bench/ping"],
+        "profile": [f"{base}/{customer}" for customer in sample],
+        "search (2 filters + ordering)": [f"{base}/search?{query}" for query in SEARCHES],
+        "segments": [f"{base}/segments"],
+    }
+    print(f"venue {venue.pk}: {args.customers:,} profiles; gunicorn {args.workers} sync workers")
+    server = start_server(args.port, args.workers)
+    results: dict[tuple[str, int], list[dict[str, float]]] = {}
+    try:
+        for paths in scenarios.values():
+            load(args.port, paths, token, args.workers, 100)  # warm every worker
+        for _ in range(args.repeat):
+            for concurrency in args.concurrency:
+                for name, paths in scenarios.items():
+                    figures = load(args.port, paths, token, concurrency, args.requests)
+                    results.setdefault((name, concurrency), []).append(figures)
+    finally:
+        stop_server(server)
+
+    print(f"\nmedians over {args.repeat} runs of {args.requests} requests each")
+    print(f"{'endpoint':32} {'conc':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}")
+    for (name, concurrency), runs in results.items():
+        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        print(
+            f"{name:32} {concurrency:>4} {median['p50']:>8.1f} {median['p95']:>8.1f} "
+            f"{median['p99']:>8.1f} {median['rps']:>7.0f}"
+        )
+    for concurrency in args.concurrency:
+        ping = statistics.median(r["p50"] for r in results[("ping (minimal DRF)", concurrency)])
+        profile = statistics.median(r["p50"] for r in results[("profile", concurrency)])
+        print(f"profile p50 / ping p50 at concurrency {concurrency}: {profile / ping:.2f}")
+
+    if not args.skip_csv:
+        figures = csv_export(args.port + 1, venue, token)
+        print(
+            f"\nCSV export: {figures['rows']:,} rows, {figures['megabytes']:.0f} MB in "
+            f"{figures['seconds']:.1f} s (first byte after {figures['first_byte_seconds']:.2f} "
+            f"s); worker peak RSS {figures['rss_before_mb']:.0f} MB before, "
+            f"{figures['rss_peak_mb']:.0f} MB after"
+        )
+
+
+if __name__ == "__main__":
+    main()
