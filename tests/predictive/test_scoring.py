@@ -113,7 +113,7 @@ def test_next_order_is_when_one_purchase_is_expected() -> None:
         CUSTOMERS["recency_days"][1:][np.isfinite(scored_days)] / 7.0,
         CUSTOMERS["age_days"][1:][np.isfinite(scored_days)] / 7.0,
     )
-    assert expected_at_date == pytest.approx(np.ones_like(expected_at_date), abs=1e-3)
+    assert expected_at_date == pytest.approx(np.ones_like(expected_at_date), abs=1e-6)
     # Within 30 days exactly when a purchase is expected within 30 days.
     within_30 = np.where(has_date, days <= 30, False)
     assert np.array_equal(within_30[1:], predictions.expected_purchases_30d[1:] >= 1)

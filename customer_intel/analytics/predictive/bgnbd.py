@@ -234,17 +234,26 @@ def expected_purchases(
     t_x: np.ndarray,
     T: np.ndarray,
 ) -> np.ndarray:
-    """E[purchases in (T, T+t] | x, t_x, T] (paper, eq. 10), for one horizon or one per row.
+    """E[purchases in (T, T+t] | x, t_x, T] (paper, eq. 10), for one horizon or one per row."""
+    x, t_x, T = _as_arrays(x, t_x, T)
+    return probability_alive(params, x, t_x, T) * expected_purchases_if_alive(params, t, x, T)
 
-    The paper's form multiplies ((alpha+T)/(alpha+T+t))^(r+x), which underflows for large x, by
+
+def expected_purchases_if_alive(
+    params: Mapping[str, float], t: float | np.ndarray, x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, T, alive at T]: eq. (10) without its P(alive) factor.
+
+    Scoring several horizons multiplies P(alive), computed once, by this. The paper's form
+    multiplies ((alpha+T)/(alpha+T+t))^(r+x), which underflows for large x, by
     2F1(r+x, b+x; a+b+x-1; z), which then overflows. Euler's transformation
     2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) cancels the two exactly and leaves
     (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z), whose upper parameters do not grow with x.
     """
     r, alpha, a, b = (float(params[name]) for name in PARAM_NAMES)
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
     t = np.asarray(t, dtype=float)
-    p_alive = probability_alive(params, x, t_x, T)
     if abs(a - 1.0) < _NEAR_ONE:
         below = _expected_if_alive(r, alpha, 1.0 - _NEAR_ONE, b, t, x, T)
         above = _expected_if_alive(r, alpha, 1.0 + _NEAR_ONE, b, t, x, T)
@@ -252,7 +261,7 @@ def expected_purchases(
     else:
         if_alive = _expected_if_alive(r, alpha, a, b, t, x, T)
     # A zero horizon means zero purchases (z = 0 would give 0 · 1, but keep it exact).
-    return np.where(t > 0, np.maximum(if_alive * p_alive, 0.0), 0.0)
+    return np.where(t > 0, np.maximum(if_alive, 0.0), 0.0)
 
 
 def _expected_if_alive(
