@@ -313,6 +313,22 @@ def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[list[str]]:
         after = customers[-1]
 
 
+def pending_count(*, venue: Venue) -> int:
+    """How many of the venue's customers are marked pending."""
+    return PendingCustomer.objects.filter(venue=venue).count()
+
+
+def facts_count(*, venue: Venue) -> int:
+    """How many facts rows the venue has (one per customer with events)."""
+    return CustomerFacts.objects.filter(venue=venue).count()
+
+
+def pending_clear(*, venue: Venue) -> None:
+    """Delete every pending mark of the venue; the caller then rebuilds every customer's facts
+    in the same transaction (see `pending_take` for why deleting first is safe)."""
+    PendingCustomer.objects.filter(venue=venue).delete()
+
+
 # --- portable path (SQLite, and any database without the hand-written SQL) -----------------
 
 

@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 # Customers per chunk: each chunk is a few grouped queries and one COPY; memory stays bounded
 # by this whatever the venue's size.
 CHUNK_SIZE = 20_000
+# A full run rebuilds every customer's facts in one pass when more than this share of them
+# is pending (a first run, a bulk load), instead of refreshing the pending ones chunk by chunk.
+REBUILD_PENDING_SHARE = 0.25
 # How long an on-demand store may wait for a row lock before giving up on saving.
 SINGLE_STORE_LOCK_TIMEOUT = "200ms"
 ORPHAN_ERROR = "worker died before finishing"
@@ -260,9 +263,16 @@ def _run_full(
 ) -> _Progress:
     done = _Progress()
     with done.phase("pending"):
-        for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
-            _fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
-            done.events += events
+        pending = facts_service.pending_count(venue=venue)
+        if pending > REBUILD_PENDING_SHARE * facts_service.facts_count(venue=venue):
+            # After a bulk load most customers are pending: one grouped pass over the event
+            # log beats looking each chunk's customers up in the index.
+            facts_service.pending_clear(venue=venue)
+            done.events += facts_service.facts_rebuild(venue=venue)
+        else:
+            for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
+                _fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
+                done.events += events
     computed_at = timezone.now()
     with done.phase("model"):
         predictor = _predictor_for(venue=venue, as_of=as_of, run=run)

@@ -128,6 +128,26 @@ def test_incremental_run_updates_a_changed_customer_and_recounts_segments(scenar
     assert others == {k: v for k, v in EXPECTED.items() if k != scenario.AT_RISK}
 
 
+def test_a_full_run_refreshes_the_few_pending_customers_before_reading_facts(scenario_venue):
+    run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF)  # all pending: rebuild
+    ingest_events(
+        venue=scenario_venue,
+        events=scenario.validated_events(
+            [(scenario.AT_RISK, scenario.PURCHASED, "2026-06-13T12:00", "950.00", 2, "opera")],
+            prefix="comeback",
+        ),
+    )
+
+    run = run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF, chunk_size=2)
+
+    assert run.events_processed == 2 + 1  # the pending customer's events, the late cutoff
+    profile = CustomerProfile.objects.get(venue=scenario_venue, customer=scenario.AT_RISK)
+    assert (profile.total_purchases, str(profile.total_spent)) == (2, "1030.00")
+    assert profile.preferred_event_types == ["concert", "opera"]
+    assert not PendingCustomer.objects.filter(venue=scenario_venue).exists()
+    _assert_snapshot_matches_profiles(scenario_venue)
+
+
 def test_single_customer_path_agrees_and_stores(scenario_venue):
     for customer, expected in EXPECTED.items():
         profile = compute_single_customer(venue=scenario_venue, customer=customer, as_of=AS_OF)
