@@ -225,6 +225,9 @@ class CustomerProfileView(CustomerAPIView):
 
     @extend_schema(
         operation_id="customer_profile",
+        description='Money is a decimal string with two places ("1234.50") in every '
+        "response; ratios and counts are numbers. A customer with events but no stored profile "
+        "yet is computed on the spot.",
         responses={200: CustomerProfileSerializer, **ERRORS},
     )
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
@@ -353,6 +356,9 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
 
     @extend_schema(
         operation_id="customer_search",
+        description="Filters combine with AND; ranges are inclusive except lastPurchaseBefore. "
+        "Unknown parameters are ignored. Pages follow `next` (a signed cursor); ordering puts "
+        "nulls last in both directions and breaks ties by id.",
         filters=True,
         parameters=[*PAGE_PARAMETERS, CSV_PARAMETER],
         responses={

@@ -74,6 +74,9 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
+        description="No credentials needed. 200 `ok`; 200 `degraded` when only the broker is "
+        "down (reads still work); 503 `down` when the database is. Authenticated staff also get "
+        "`venues`: seconds since each venue's last successful recompute.",
         auth=[{}, {"tokenAuth": []}],
         responses={
             200: HealthSerializer,
