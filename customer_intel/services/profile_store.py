@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +90,7 @@ def _column_types() -> list[str]:
     return _copy_types
 
 
-def _copy(table: str, venue: Venue, rows: Iterable[ProfileRow]) -> None:
+def _copy(table: str, venue: Venue, rows: Iterable[ProfileRow]) -> int:
     """COPY profile rows into `table` (the profile table or a staging copy of its columns).
 
     Binary COPY: the server skips parsing numbers, timestamps and JSON text, which is most of
@@ -105,8 +105,11 @@ def _copy(table: str, venue: Venue, rows: Iterable[ProfileRow]) -> None:
         set_json_dumps(_encode_json, context=driver_cursor)
         with driver_cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
+            written = 0
             for row in rows:
                 copy.write_row((venue_id, *row))
+                written += 1
+    return written
 
 
 def profiles_clear(*, venue: Venue) -> None:
@@ -119,17 +122,17 @@ def profiles_clear(*, venue: Venue) -> None:
         cursor.execute(f"DELETE FROM {_PROFILES} WHERE venue_id = %s", [venue.pk])  # noqa: S608
 
 
-def profiles_insert(*, venue: Venue, rows: Sequence[ProfileRow]) -> None:
-    """Insert new profiles (no row may exist for these customers). Rows should come in
-    customer order: index insertion in key order is several times cheaper."""
-    if not rows:
-        return
+def profiles_insert(*, venue: Venue, rows: Iterable[ProfileRow]) -> int:
+    """Insert new profiles (no row may exist for these customers); returns how many.
+
+    Rows should come in customer order: index insertion in key order is several times
+    cheaper. On PostgreSQL they are streamed into COPY as the iterable yields them.
+    """
     if connection.vendor == "postgresql":
-        _copy(_PROFILES, venue, rows)
-        return
-    CustomerProfile.objects.bulk_create(
-        [profile_instance(venue=venue, row=row) for row in rows], batch_size=500
-    )
+        return _copy(_PROFILES, venue, rows)
+    profiles = [profile_instance(venue=venue, row=row) for row in rows]
+    CustomerProfile.objects.bulk_create(profiles, batch_size=500)
+    return len(profiles)
 
 
 def profiles_upsert(*, venue: Venue, rows: Sequence[ProfileRow]) -> None:
@@ -188,9 +191,14 @@ class SegmentTally:
         self.segments: Counter[str] = Counter()
         self.rfm_segments: Counter[str] = Counter()
 
-    def add(self, rows: Iterable[ProfileRow]) -> None:
-        self.segments.update(row[SEGMENT_INDEX] for row in rows)
-        self.rfm_segments.update(row[RFM_SEGMENT_INDEX] for row in rows)
+    def counted(self, rows: Iterable[ProfileRow]) -> Iterator[ProfileRow]:
+        """Pass the rows through, counting each one's segment and RFM segment."""
+        segments = self.segments
+        rfm_segments = self.rfm_segments
+        for row in rows:
+            segments[row[SEGMENT_INDEX]] += 1
+            rfm_segments[row[RFM_SEGMENT_INDEX]] += 1
+            yield row
 
 
 def snapshot_store(

@@ -36,7 +36,6 @@ from django.utils import timezone
 
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.profile import compute_profile
-from customer_intel.analytics.thresholds import SegmentThresholds
 from customer_intel.logging import redact
 from customer_intel.models import (
     CustomerProfile,
@@ -130,19 +129,17 @@ def _profile_rows(
     predictor: ChunkPredictor | None,
 ) -> list[profile_store.ProfileRow]:
     """The profile rows of one chunk (same order as `facts`), ready for the store."""
-    thresholds = venue.segment_thresholds()
-    slipping = venue.slipping_probability_alive
-    predictions = predictor(facts) if predictor is not None else {}
-    no_prediction = (*_NO_PREDICTION.values(), as_of, computed_at)
-    rows: list[profile_store.ProfileRow] = []
     with _gc_paused():
-        _compute_rows(facts, rows, as_of, thresholds, slipping, predictions, no_prediction)
-    return rows
+        return list(
+            _iter_profile_rows(
+                facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
+            )
+        )
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one chunk's computation.
+    """Pause the cyclic garbage collector while a chunk is computed.
 
     The loop allocates a few dozen acyclic objects per customer while holding the chunk's
     rows; the collector's repeated scans of those live rows cost as much as the rules
@@ -158,15 +155,21 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _compute_rows(
+def _iter_profile_rows(
     facts: Sequence[CustomerFactsRow],
-    rows: list[profile_store.ProfileRow],
+    *,
+    venue: Venue,
     as_of: datetime,
-    thresholds: SegmentThresholds,
-    slipping: float,
-    predictions: Mapping[str, Mapping[str, Any]],
-    no_prediction: tuple[Any, ...],
-) -> None:
+    computed_at: datetime,
+    predictor: ChunkPredictor | None,
+) -> Iterator[profile_store.ProfileRow]:
+    """The chunk's profile rows one by one: a full run streams them into COPY as they are
+    computed, so the database indexes one row while Python computes the next."""
+    thresholds = venue.segment_thresholds()
+    slipping = venue.slipping_probability_alive
+    predictions = predictor(facts) if predictor is not None else {}
+    instants = (as_of, computed_at)
+    no_prediction = (*_NO_PREDICTION.values(), *instants)
     # The hot loop of a full run (once per customer): keep it to the pure call and tuples.
     for customer_facts in facts:
         prediction = predictions.get(customer_facts.customer)
@@ -174,7 +177,7 @@ def _compute_rows(
             values = compute_profile(
                 customer_facts, as_of=as_of, thresholds=thresholds, slipping_threshold=slipping
             )
-            rows.append((*_profile_values(values), *no_prediction))
+            yield (*_profile_values(values), *no_prediction)
             continue
         values = compute_profile(
             customer_facts,
@@ -185,7 +188,7 @@ def _compute_rows(
             slipping_threshold=slipping,
         )
         predicted = (prediction.get(name, default) for name, default in _NO_PREDICTION.items())
-        rows.append((*_profile_values(values), *predicted, *no_prediction[-2:]))
+        yield (*_profile_values(values), *predicted, *instants)
 
 
 def _facts_as_of(
@@ -286,14 +289,12 @@ def _run_full(
             if chunk is None:
                 break
             facts, events = _facts_as_of(chunk, venue=venue, as_of=as_of)
-        with done.phase("compute"):
-            rows = _profile_rows(
+        with done.phase("profiles"), _gc_paused():
+            rows = _iter_profile_rows(
                 facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
             )
-            tally.add(rows)
-        with done.phase("write"):
-            profile_store.profiles_insert(venue=venue, rows=rows)
-        done.customers += len(rows)
+            written = profile_store.profiles_insert(venue=venue, rows=tally.counted(rows))
+        done.customers += written
         done.events += events
         if progress is not None:
             progress(done.customers)
