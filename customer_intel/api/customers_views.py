@@ -72,6 +72,8 @@ from customer_intel.selectors import (
     venue_for_user,
     venue_with_snapshot_for_user,
 )
+from customer_intel.services.recompute import compute_single_customer
+from customer_intel.services.recompute_queue import queue_recompute
 
 MAX_CUSTOMER_ID_LENGTH = 256
 CUSTOMER_NOT_FOUND = "Customer not found."
@@ -149,8 +151,6 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
         """The customer's profile, computed now if they have events but no profile yet."""
         profile = self.stored_profile
         if profile is None:
-            from customer_intel.services.recompute import compute_single_customer
-
             profile = compute_single_customer(venue=self.venue, customer=self.customer)
         if profile is None:
             raise NotFound(CUSTOMER_NOT_FOUND)
@@ -493,8 +493,6 @@ class RecomputeView(FormatAsParameterMixin, VenueScopedAPIView):
         },
     )
     def post(self, request: Request, venue_id: str) -> Response:
-        from customer_intel.services.recompute_queue import queue_recompute
-
         data = request.data if request.data else {}
         serializer = RecomputeRequestSerializer(data=data)
         serializer.is_valid(raise_exception=True)
