@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,10 +32,9 @@ from customer_intel.services.locks import LockNotAcquired, venue_lock
 
 logger = logging.getLogger(__name__)
 
-RECOMPUTE_TASK = "customer_intel.tasks.recompute_venue"
-
 # With the broker down, whoever queues a run (an API request, the beat tick) must get an answer
-# in well under a second: two quick reconnection attempts, then the run stays queued.
+# quickly: two quick reconnection attempts, then the run stays queued (a refused connection
+# costs about a quarter of a second, a broker that never answers about three).
 PUBLISH_RETRY_POLICY: dict[str, Any] = {
     "max_retries": 2,
     "interval_start": 0,
@@ -169,20 +168,17 @@ def dispatch_queued_runs(
         .order_by("requested_at")
         .values_list("pk", flat=True)[:REDISPATCH_BATCH]
     )
-    resent = 0
+    messages = []
     for run_id in list(stale):
         task_id = _new_task_id()
         # Conditional: a worker may have claimed the run since it was listed.
-        if not RecomputeRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            task_id=task_id
-        ):
-            continue
-        if not _publish(run_id=run_id, task_id=task_id):
-            return DispatchReport(resent=resent, given_up=given_up, broker_down=True)
-        resent += 1
+        if RecomputeRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(task_id=task_id):
+            messages.append(_Message(run_id=run_id, task_id=task_id))
+    # A run whose new task id went unsent is still queued: the next tick re-sends it.
+    resent = _publish_all(messages)
     if resent:
         logger.info("recompute_runs_resent count=%d", resent)
-    return DispatchReport(resent=resent, given_up=given_up, broker_down=False)
+    return DispatchReport(resent=resent, given_up=given_up, broker_down=resent < len(messages))
 
 
 def queue_incremental_recomputes() -> list[RecomputeRun]:
@@ -312,7 +308,7 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
     venue; the unsent runs stay queued for `dispatch_queued_runs`.
     """
     runs: list[RecomputeRun] = []
-    sends: list[Callable[[], bool]] = []
+    messages: list[_Message] = []
     for index, venue in enumerate(venues):
         run = RecomputeRun.objects.create(
             venue=venue, mode=mode, status=RunStatus.QUEUED, task_id=_new_task_id()
@@ -322,55 +318,75 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
         # A message that waited longer than a queued run is kept is worthless: the run has been
         # given up and superseded by then.
         expires = countdown + QUEUED_RUN_MAX_AGE.total_seconds()
-        sends.append(
-            lambda run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires: (
-                _publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
-            )
+        messages.append(
+            _Message(run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires)
         )
-
-    def publish_all() -> None:
-        for send in sends:
-            if not send():
-                return
-
-    transaction.on_commit(publish_all)
+    transaction.on_commit(lambda: _publish_all(messages))
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    run_id: int
+    task_id: str
+    countdown: float = 0
+    expires: float | None = None
 
 
 def _publish(
     *, run_id: int, task_id: str, countdown: float = 0, expires: float | None = None
 ) -> bool:
     """Send the run's task; False (and a warning) when the broker cannot be reached."""
+    message = _Message(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
+    return _publish_all([message]) == 1
+
+
+def _publish_all(messages: Sequence[_Message]) -> int:
+    """Send the messages in order over one broker connection; returns how many were sent.
+
+    Stops at the first that cannot be sent, with a warning: the broker is down, and trying the
+    rest would only multiply the wait.
+    """
     # Imported here: the tasks module imports this one.
     from customer_intel.tasks import recompute_venue
 
-    options: dict[str, Any] = {"task_id": task_id, "retry": True}
-    options["retry_policy"] = PUBLISH_RETRY_POLICY
-    if countdown:
-        options["countdown"] = countdown
-    if expires is not None:
-        options["expires"] = expires
+    if not messages:
+        return 0
     if recompute_venue.app.conf.task_always_eager:
-        try:
-            recompute_venue.apply_async(args=[run_id], **options)
-        except Exception:
-            # In-process execution (embedded default): the run row already records the
-            # failure, and the request that queued the run must not fail with it.
-            logger.exception("recompute_run_failed_in_process run=%s", run_id)
-        return True
+        for message in messages:
+            try:
+                recompute_venue.apply_async(args=[message.run_id], task_id=message.task_id)
+            except Exception:
+                # In-process execution (embedded default): the run row already records the
+                # failure, and the request that queued the run must not fail with it.
+                logger.exception("recompute_run_failed_in_process run=%s", message.run_id)
+        return len(messages)
+    sent = 0
     try:
         with recompute_venue.app.connection_for_write(
             transport_options=PUBLISH_TRANSPORT_OPTIONS
         ) as broker:
-            recompute_venue.apply_async(args=[run_id], connection=broker, **options)
+            for message in messages:
+                options: dict[str, Any] = {
+                    "task_id": message.task_id,
+                    "retry": True,
+                    "retry_policy": PUBLISH_RETRY_POLICY,
+                }
+                if message.countdown:
+                    options["countdown"] = message.countdown
+                if message.expires is not None:
+                    options["expires"] = message.expires
+                recompute_venue.apply_async(args=[message.run_id], connection=broker, **options)
+                sent += 1
     except BROKER_ERRORS as exc:
         logger.warning(
-            "recompute_run_not_sent run=%s reason=broker_unreachable error=%s; it stays queued",
-            run_id,
+            "recompute_runs_not_sent count=%d first_run=%s reason=broker_unreachable error=%s; "
+            "they stay queued",
+            len(messages) - sent,
+            messages[sent].run_id,
             type(exc).__name__,
         )
-        return False
-    return True
+    return sent
 
 
 def _new_task_id() -> str:

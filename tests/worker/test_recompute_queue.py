@@ -88,7 +88,9 @@ def test_with_the_broker_down_queueing_answers_fast_and_the_run_stays_queued(
     assert elapsed < 5
     run.refresh_from_db()
     assert run.status == RunStatus.QUEUED
-    assert f"recompute_run_not_sent run={run.pk} reason=broker_unreachable" in caplog.text
+    assert f"recompute_runs_not_sent count=1 first_run={run.pk} reason=broker_unreachable" in (
+        caplog.text
+    )
 
 
 @pytest.mark.django_db(transaction=True)
