@@ -29,6 +29,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
 from customer_intel.services.locks import LockNotAcquired, venue_lock
+from customer_intel.services.recompute import run_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -249,8 +250,6 @@ def run_queued_recompute(
 
 
 def _claim_and_run(run: RecomputeRun, *, from_statuses: list[str]) -> RecomputeRun | None:
-    from customer_intel.services.recompute import run_recompute
-
     # One conditional UPDATE: of two messages racing for the run (or a message racing a
     # re-send), exactly one gets it.
     claimed = RecomputeRun.objects.filter(
