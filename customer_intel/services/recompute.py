@@ -6,11 +6,14 @@
 - Incremental run: consumes the venue's pending marks chunk by chunk, refreshes those
   customers' facts from their events, recomputes and upserts their profiles, recounts the
   snapshot — all in one transaction.
-- Full run: consumes the pending marks the same way, then replaces every profile of the venue
-  from the facts table (summary rows, not the event log), counting segments as it streams —
-  one transaction, so readers see the previous profiles until it commits and a worker killed
-  mid-run leaves them intact.
-- Single customer: the on-demand path for a customer with events but no profile yet.
+- Full run: consumes the pending marks the same way (or, when most customers are pending,
+  rebuilds every facts row in one grouped pass), fits the venue's purchase model, then
+  replaces every profile of the venue from the facts table (summary rows, not the event log),
+  streaming each chunk into COPY and counting segments as it goes — one transaction, so
+  readers see the previous profiles until it commits and a worker killed mid-run leaves them
+  intact.
+- Single customer: the on-demand path for a customer with events but no profile yet; it
+  records no run (it is a read path) and leaves the customer's pending mark to the next run.
 
 Runs are serialized per venue by `venue_lock`; a run that finds the venue busy is recorded
 `skipped`. Every "days since" is measured to the run's `as_of`; customers with events after it
@@ -21,7 +24,6 @@ from their stored facts.
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import operator
 import time
@@ -48,6 +50,7 @@ from customer_intel.models import (
 from customer_intel.services import facts as facts_service
 from customer_intel.services import profile_store
 from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
+from customer_intel.services.predictions import chunk_predictor
 
 logger = logging.getLogger(__name__)
 
@@ -84,21 +87,12 @@ class ChunkPredictor(Protocol):
 def _predictor_for(
     *, venue: Venue, as_of: datetime, run: RecomputeRun | None
 ) -> ChunkPredictor | None:
-    """The per-chunk enrichment step: the venue's fitted purchase model, when there is one.
+    """The per-chunk enrichment step: the venue's purchase model (BG/NBD + Gamma-Gamma).
 
-    `customer_intel.services.predictions.chunk_predictor(venue=, as_of=, run=)` fits (or loads)
-    the model once per run and returns a ChunkPredictor, or None when it has no usable fit.
-    With `run=None` (the on-demand single customer) it must only load the latest stored fit,
-    never fit one.
+    A full run refits it, an incremental run reuses the latest fit, the on-demand single
+    customer (`run=None`) only loads the latest fit; see `predictions.chunk_predictor`.
     """
-    try:
-        predictions = importlib.import_module("customer_intel.services.predictions")
-    except ModuleNotFoundError:
-        return None
-    factory = getattr(predictions, "chunk_predictor", None)
-    if factory is None:
-        return None
-    return factory(venue=venue, as_of=as_of, run=run)
+    return chunk_predictor(venue=venue, as_of=as_of, run=run)
 
 
 @dataclass
