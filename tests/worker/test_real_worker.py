@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker as start_worker_thread
 from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.celery import app as celery_app
 from customer_intel import tasks
 from customer_intel.models import (
     CustomerEvent,
@@ -78,7 +76,9 @@ def _backend_gone(pid: int) -> bool:
         ).fetchone()
 
 
-def test_the_scheduled_tick_through_a_real_worker_writes_the_profiles(private_redis, use_broker):
+def test_the_scheduled_tick_through_a_real_worker_writes_the_profiles(
+    private_redis, use_broker, start_worker
+):
     use_broker(private_redis.url)
     venue = VenueFactory()
     vip = ingest_purchases(venue, "vip", [(_days_ago(5 + 40 * i), "300.00") for i in range(6)])
@@ -86,14 +86,13 @@ def test_the_scheduled_tick_through_a_real_worker_writes_the_profiles(private_re
     dormant = ingest_purchases(venue, "dormant", [(_days_ago(200), "80.00")])
     assert PendingCustomer.objects.filter(venue=venue).count() == 3
 
-    with start_worker_thread(
-        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
-    ):
-        tasks.queue_incremental_recomputes.delay()  # what beat sends every 5 minutes
-        run = wait_for(
-            lambda: RecomputeRun.objects.filter(venue=venue, status=RunStatus.SUCCEEDED).first(),
-            what="the incremental run to succeed",
-        )
+    start_worker(private_redis.url)
+
+    tasks.queue_incremental_recomputes.delay()  # what beat sends every 5 minutes
+    run = wait_for(
+        lambda: RecomputeRun.objects.filter(venue=venue, status=RunStatus.SUCCEEDED).first(),
+        what="the incremental run to succeed",
+    )
 
     assert run.mode == RunMode.INCREMENTAL
     assert run.customers_processed == 3
