@@ -35,9 +35,9 @@ _PORTABLE_CHUNK = 500
 _EVENT_TABLE = CustomerEvent._meta.db_table
 _PENDING_TABLE = PendingCustomer._meta.db_table
 
-# Rows arrive sorted by event_id, and ORDER BY keeps that order through the insert, so two
-# batches that share events take their unique-index locks in the same order: one waits for the
-# other instead of deadlocking.
+# ORDER BY makes every batch insert in event_id order, so two batches that share events take
+# their unique-index locks in the same order: one waits for the other instead of deadlocking.
+# The "C" collation sorts by code point, as Python does, and costs less than a locale's rules.
 _INSERT_EVENTS_SQL = f"""
 INSERT INTO {_EVENT_TABLE} (
     venue_id, event_id, customer, type, occurred_at, amount, quantity,
@@ -50,7 +50,7 @@ FROM unnest(
     %s::text[], %s::text[], %s::text[], %s::text[]
 ) AS e(event_id, customer, type, occurred_at, amount, quantity,
        event_category, channel, campaign, properties)
-ORDER BY e.event_id
+ORDER BY e.event_id COLLATE "C"
 ON CONFLICT (venue_id, event_id) DO NOTHING
 RETURNING customer
 """  # noqa: S608 - table names come from the models, every value is a bound parameter
@@ -62,7 +62,7 @@ _MARK_PENDING_SQL = f"""
 INSERT INTO {_PENDING_TABLE} (venue_id, customer, marked_at)
 SELECT %s, c.customer, %s
 FROM unnest(%s::text[]) AS c(customer)
-ORDER BY c.customer
+ORDER BY c.customer COLLATE "C"
 ON CONFLICT (venue_id, customer) DO UPDATE SET marked_at = EXCLUDED.marked_at
 """  # noqa: S608 - table name comes from the model, every value is a bound parameter
 
