@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 SECONDS_PER_TIME_UNIT = DAYS_PER_TIME_UNIT * 86400.0
 NO_PURCHASE_REASON = "no purchase yet"
 NO_FIT_REASON = "no purchase model has been fitted for this venue yet"
+# CustomerProfile.prediction_unavailable_reason holds 200 characters.
+MAX_REASON_LENGTH = 200
 # The largest amount a MONEY column (14 digits, 2 decimals) holds.
 _MAX_MONEY_FLOAT = 999_999_999_999.99
 
@@ -551,10 +553,10 @@ def venue_model_from_fit(*, fit: PredictionModelFit, venue: Venue, as_of: dateti
         venue_id=venue.pk,
         as_of=as_of,
         usable=fit.usable,
-        reason=fit.reason or "",
+        reason=(fit.reason or "")[:MAX_REASON_LENGTH],
         bgnbd_params=dict(fit.bgnbd_params),
         gamma_gamma_params=dict(fit.gamma_gamma_params) if spend_usable else None,
-        spend_reason=spend_reason[:200],
+        spend_reason=spend_reason[:MAX_REASON_LENGTH],
         annual_discount_rate=rate,
         time_unit=fit.time_unit,
         fit_id=fit.pk,

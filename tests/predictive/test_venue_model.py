@@ -239,3 +239,30 @@ def test_the_venue_discount_rate_is_used(simulated_venue) -> None:
     discounted = predictions.fit_venue_model(venue=venue, as_of=AS_OF)([row])["f" * 64]
     assert discounted["predicted_clv_3y"] < undiscounted["predicted_clv_3y"]
     assert discounted["expected_purchases_365d"] == undiscounted["expected_purchases_365d"]
+
+
+def test_empty_and_purchase_free_chunks() -> None:
+    model = predictions.VenueModel(
+        venue_id=None,
+        as_of=AS_OF,
+        usable=True,
+        reason="",
+        bgnbd_params={"r": 0.5, "alpha": 8.0, "a": 0.8, "b": 3.0},
+        gamma_gamma_params={"p": 6.0, "q": 4.0, "v": 15.0},
+    )
+    assert model([]) == {}
+    browsers = [
+        CustomerFactsRow(customer=f"{i:064x}", first_seen=AS_OF, last_seen=AS_OF) for i in range(3)
+    ]
+    assert {p["prediction_unavailable_reason"] for p in model(browsers).values()} == {
+        "no purchase yet"
+    }
+
+
+def test_a_long_refusal_reason_fits_the_profile_column(db) -> None:
+    venue = VenueFactory()
+    fit = PredictionModelFit.objects.create(
+        venue=venue, as_of=AS_OF, usable=False, reason="; ".join(["b ran to its bound"] * 15)
+    )
+    model = predictions.venue_model_from_fit(fit=fit, venue=venue, as_of=AS_OF)
+    assert len(model.reason) == predictions.MAX_REASON_LENGTH
