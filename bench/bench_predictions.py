@@ -6,7 +6,8 @@ Prints, for each stage, the median of K runs: compressing the customers into uni
 (x, t_x, T) triples and (n, m) pairs, fitting both models, and scoring every customer in
 chunks of 10,000 (the recompute engine's chunk size) with the vectorized scorer. Also prints
 the recovered parameters next to the true ones. The database is not involved: the service
-groups the same inputs in SQL before this point.
+groups the same inputs in SQL before this point. With --service, also times the recompute
+engine's path, `VenueModel.predict_chunk`, which turns each chunk into per-customer dicts.
 """
 
 from __future__ import annotations
@@ -33,7 +34,28 @@ TRUE_GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "v": 15.0}
 CHUNK = 10_000
 
 
-def run_once(size: int, seed: int) -> dict[str, float]:
+def _venue_model(purchases, spend):  # type: ignore[no-untyped-def]
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    django.setup()
+    from datetime import UTC, datetime
+
+    from customer_intel.services.predictions import VenueModel
+
+    return VenueModel(
+        venue_id=None,
+        as_of=datetime(2026, 1, 1, tzinfo=UTC),
+        usable=True,
+        reason="",
+        bgnbd_params=purchases.params,
+        gamma_gamma_params=spend.params,
+    )
+
+
+def run_once(size: int, seed: int, *, service: bool = False) -> dict[str, float]:
     ages = np.random.default_rng(seed).uniform(1, 156, size)
     customers = simulate.simulate_bgnbd(size=size, observation=ages, seed=seed + 1, **TRUE_BGNBD)
     transactions = customers.x + 1
@@ -68,6 +90,18 @@ def run_once(size: int, seed: int) -> dict[str, float]:
         )
     timings["score"] = time.perf_counter() - started
     timings["total"] = timings["compress"] + timings["fit"] + timings["score"]
+    if service:
+        model = _venue_model(purchases, spend)
+        started = time.perf_counter()
+        for start in range(0, size, CHUNK):
+            chunk = slice(start, start + CHUNK)
+            model.predict_chunk(
+                repeat_purchases=customers.x[chunk],
+                recency_days=customers.t_x[chunk] * 7,
+                age_days=customers.T[chunk] * 7,
+                average_value=values[chunk],
+            )
+        timings["service"] = time.perf_counter() - started
     timings["unique_triples"] = len(triples[0])
     timings["unique_pairs"] = len(pairs[0])
     for name, value in {**purchases.params, **spend.params}.items():
@@ -79,11 +113,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--service", action="store_true", help="Also time VenueModel.predict_chunk (dicts)."
+    )
     args = parser.parse_args()
 
-    runs = [run_once(args.customers, seed=100 + k) for k in range(args.repeat)]
+    runs = [
+        run_once(args.customers, seed=100 + k, service=args.service) for k in range(args.repeat)
+    ]
     print(f"customers: {args.customers:,}  runs: {args.repeat}  (median seconds)")
-    for stage in ("compress", "fit", "score", "total"):
+    stages = ["compress", "fit", "score", "total"] + (["service"] if args.service else [])
+    for stage in stages:
         values = [run[stage] for run in runs]
         print(f"  {stage:<9} {statistics.median(values):7.2f}  (min {min(values):.2f})")
     print(f"  unique (x, t_x, T) triples: {int(runs[0]['unique_triples']):,}")
