@@ -32,8 +32,8 @@ from customer_intel.models import CustomerEvent, EventType, Venue
 from customer_intel.services.predictions import (
     CustomerSummaries,
     customer_summaries_from_events,
-    fit_models,
     model_inputs_from_summaries,
+    models_fit,
 )
 
 SECONDS_PER_DAY = 86_400.0
@@ -111,7 +111,9 @@ def backtest_run(
         actual_purchases[i] = holdout.purchase_days[j]
         actual_spend[i] = max(holdout.purchase_cents[j] - holdout.refund_cents[j], 0.0) / 100.0
 
-    outcome = fit_models(inputs=model_inputs_from_summaries(calibration, as_of=calibration_end))
+    outcome = models_fit(
+        inputs=model_inputs_from_summaries(summaries=calibration, as_of=calibration_end)
+    )
     inputs = _per_customer(calibration, calibration_end)
 
     predictions = {

@@ -132,7 +132,7 @@ class VenueModel:
 
     def predict_facts(self, facts: Sequence[CustomerFactsRow]) -> dict[str, dict[str, Any]]:
         """Predictions for a chunk of customers' facts (as of `self.as_of`), by pseudonym."""
-        arrays = inputs_from_facts(facts, as_of=self.as_of)
+        arrays = inputs_from_facts(facts=facts, as_of=self.as_of)
         predictions = self.predict_chunk(**arrays)
         return {
             row.customer: prediction for row, prediction in zip(facts, predictions, strict=True)
@@ -236,7 +236,7 @@ def _money_column(values: np.ndarray) -> list[Decimal | None]:
 
 
 def inputs_from_facts(
-    facts: Sequence[CustomerFactsRow], *, as_of: datetime
+    *, facts: Sequence[CustomerFactsRow], as_of: datetime
 ) -> dict[str, np.ndarray]:
     """The scoring arrays of a chunk of facts: x, t_x and T in days, net spend per purchase day.
 
@@ -401,7 +401,7 @@ def customer_summaries_from_events(
     return CustomerSummaries(customers, *columns)
 
 
-def model_inputs_from_summaries(summaries: CustomerSummaries, *, as_of: datetime) -> ModelInputs:
+def model_inputs_from_summaries(*, summaries: CustomerSummaries, as_of: datetime) -> ModelInputs:
     """Fit inputs from per-customer event summaries (a calibration period, a past as-of)."""
     seconds = as_of.timestamp()
     x = summaries.purchase_days - 1
@@ -436,7 +436,7 @@ def model_inputs_for(*, venue: Venue, as_of: datetime) -> ModelInputs:
     if not later:
         return model_inputs_from_facts(venue=venue, as_of=as_of)
     summaries = customer_summaries_from_events(venue=venue, end=as_of)
-    return model_inputs_from_summaries(summaries, as_of=as_of)
+    return model_inputs_from_summaries(summaries=summaries, as_of=as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,7 +448,7 @@ class FitOutcome:
     seconds: float
 
 
-def fit_models(*, inputs: ModelInputs) -> FitOutcome:
+def models_fit(*, inputs: ModelInputs) -> FitOutcome:
     """Fit BG/NBD and (when it is usable) Gamma-Gamma on grouped inputs."""
     started = time.perf_counter()
     purchases = bgnbd.fit_bgnbd(inputs.x, inputs.t_x, inputs.T, inputs.customers)
@@ -469,7 +469,7 @@ def fit_venue_model(
     """
     started = time.perf_counter()
     inputs = model_inputs_for(venue=venue, as_of=as_of)
-    outcome = fit_models(inputs=inputs)
+    outcome = models_fit(inputs=inputs)
     purchases, spend = outcome.purchases, outcome.spend
     reasons = []
     if not purchases.usable:
@@ -563,7 +563,7 @@ def venue_model_from_fit(*, fit: PredictionModelFit, venue: Venue, as_of: dateti
     )
 
 
-def load_venue_model(*, venue: Venue, as_of: datetime) -> VenueModel | None:
+def venue_model_load(*, venue: Venue, as_of: datetime) -> VenueModel | None:
     """The venue's latest stored fit (usable or not) as a scoring model, or None if none."""
     fit = PredictionModelFit.objects.filter(venue=venue).order_by("-fitted_at", "-pk").first()
     if fit is None:
@@ -579,7 +579,7 @@ def chunk_predictor(
     (`run=None`) only loads, and gets no predictions while the venue has no fit."""
     if run is not None and run.mode == RunMode.FULL:
         return fit_venue_model(venue=venue, as_of=as_of, run=run)
-    model = load_venue_model(venue=venue, as_of=as_of)
+    model = venue_model_load(venue=venue, as_of=as_of)
     if model is None and run is not None:
         return fit_venue_model(venue=venue, as_of=as_of, run=run)
     if model is None:
