@@ -57,7 +57,7 @@ def page_size_from(request: Request) -> int:
     raw = request.query_params.get(PAGE_SIZE_PARAM)
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise ValidationError(
             {PAGE_SIZE_PARAM: [f"Must be an integer between 1 and {MAX_PAGE_SIZE}."]}
         )

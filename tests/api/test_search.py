@@ -170,6 +170,7 @@ def test_pages_walk_every_row_once_in_order(reader_client, venue, people, orderi
         ("pageSize=0", "pageSize"),
         ("pageSize=501", "pageSize"),
         ("pageSize=abc", "pageSize"),
+        ("pageSize=%C2%B2", "pageSize"),
         ("cursor=garbage", "cursor"),
         ("q=" + "x" * 257, "q"),
         ("format=xml", "format"),
