@@ -173,6 +173,7 @@ def _reference_expected_purchases(
         (156.0, 40, 150.0, 156.0),
         (156.0, 250, 155.0, 156.0),  # (alpha+T)/(alpha+T+t) ** 250: the plain form's trouble
         (13.0, 600, 100.0, 104.0),
+        (156.0, 3, 4000.0, 5200.0),  # a century of history
     ],
 )
 def test_conditional_expectation_matches_high_precision_reference(
