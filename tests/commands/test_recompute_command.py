@@ -163,7 +163,9 @@ def test_a_failed_run_names_the_run_and_fails_the_command(venue_with_history):
         amount=Decimal("999999999999.99")
     )
 
-    with pytest.raises(CommandError, match=r"Run \d+ failed"):
+    with pytest.raises(
+        CommandError, match=r"Run \d+ failed: NumericValueOutOfRange: numeric field overflow"
+    ):
         _call(str(venue.pk), "--full", "--as-of", "2026-06-30T12:00:00Z")
 
     run = RecomputeRun.objects.get(venue=venue)

@@ -108,7 +108,9 @@ class Command(BaseCommand):
         try:
             run = run_recompute(venue=venue, mode=mode, as_of=as_of, run=run, progress=progress)
         except Exception as exc:
-            raise CommandError(f"Run {run.pk} failed: {type(exc).__name__}: {exc}") from exc
+            # The engine recorded the error text, with anything like a customer id redacted.
+            run.refresh_from_db()
+            raise CommandError(f"Run {run.pk} failed: {run.error or type(exc).__name__}") from exc
         finally:
             progress_bar.close()
 
