@@ -360,3 +360,32 @@ def test_logs_carry_counts_but_no_raw_customer_id(post_batch, caplog, venue):
     assert "accepted=2" in text
     assert RAW_ID not in text
     assert RAW_ID not in json.dumps([str(record.args) for record in caplog.records])
+
+
+def test_a_body_over_the_size_bound_is_refused(writer_client, ingest_url):
+    from customer_intel.api.events_views import MAX_BODY_BYTES
+
+    body = b'{"events": [' + b" " * MAX_BODY_BYTES + b"]}"
+
+    response = writer_client.generic("POST", ingest_url, body, "application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert table_counts() == (0, 0)
+
+
+def test_a_body_that_is_not_json_is_refused(writer_client, ingest_url):
+    response = writer_client.post(ingest_url, {"events": "x"}, format="multipart")
+
+    assert response.status_code == 415
+    assert table_counts() == (0, 0)
+
+
+def test_a_full_batch_larger_than_djangos_form_limit_is_accepted(post_batch, settings):
+    notes = {"notes": "n" * 600}
+    events = [event_payload(n, properties=notes) for n in range(settings.INGEST_MAX_BATCH)]
+    assert len(json.dumps({"events": events})) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = post_batch(events)
+
+    assert response.json() == {"accepted": 5000, "duplicates": 0}
