@@ -142,7 +142,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # above it or Redis would redeliver a late-acked task that is still running.
 RECOMPUTE_SOFT_TIME_LIMIT = int(os.environ.get("RECOMPUTE_SOFT_TIME_LIMIT", "1800"))
 RECOMPUTE_HARD_TIME_LIMIT = RECOMPUTE_SOFT_TIME_LIMIT + 120
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RECOMPUTE_HARD_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": RECOMPUTE_HARD_TIME_LIMIT + 600,
+    # A frozen broker must not hold a request or a health check for long.
+    "socket_connect_timeout": 2,
+}
+# Nightly full runs are spread out so venues don't all start at once.
+FULL_RECOMPUTE_STAGGER_SECONDS = int(os.environ.get("FULL_RECOMPUTE_STAGGER_SECONDS", "60"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
