@@ -45,6 +45,8 @@ from customer_intel.models import (
 from customer_intel.privacy import is_pseudonym, resolve_customer_id
 
 ERROR_PREVIEW_CHARS = 80
+# The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
+VENUE_FILTER_PARAM = "venue__id__exact"
 PSEUDONYM_PREVIEW_CHARS = 12
 
 
@@ -318,7 +320,7 @@ class VenueAdmin(admin.ModelAdmin):
             return "0"
         return format_html(
             '<a href="{}">{}</a>',
-            changelist_url(PendingCustomer, venue__id__exact=venue.pk),
+            changelist_url(PendingCustomer, **{VENUE_FILTER_PARAM: venue.pk}),
             count,
         )
 
@@ -328,7 +330,7 @@ class VenueAdmin(admin.ModelAdmin):
             return "-"
         return format_html(
             '<a href="{}">All runs of this venue</a>',
-            changelist_url(RecomputeRun, venue__id__exact=venue.pk),
+            changelist_url(RecomputeRun, **{VENUE_FILTER_PARAM: venue.pk}),
         )
 
     @admin.action(description="Queue full recompute", permissions=["change"])
@@ -522,7 +524,7 @@ class CustomerProfileAdmin(
     raw_id_fields = ("venue",)
     ordering = ("-id",)
     # Each of these has a (venue, field, id) index.
-    sortable_by = (
+    venue_sortable_by = (
         "total_spent",
         "predicted_lifetime_value",
         "churn_probability",
@@ -573,6 +575,14 @@ class CustomerProfileAdmin(
         ("Insights", {"fields": ("insights_json",)}),
         ("Computation", {"fields": (("as_of", "computed_at"),)}),
     )
+
+    def get_sortable_by(self, request: HttpRequest) -> tuple[str, ...]:
+        """Sorting is offered within one venue: its indexes serve that order directly, and
+        amounts of venues with different currencies do not compare anyway. Across all
+        venues it would sort a million rows per page view."""
+        if request.GET.get(VENUE_FILTER_PARAM):
+            return self.venue_sortable_by
+        return ()
 
     @admin.display(description="events")
     def events_link(self, profile: CustomerProfile) -> str:

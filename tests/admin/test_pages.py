@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -108,17 +110,32 @@ def test_profile_list_filters_by_segment_and_rfm_segment(admin_client, admin_dat
     assert list(loyalists.result_list) == [admin_data.profile]
 
 
-def test_profile_list_sorts_by_spend(admin_client, admin_data):
+def test_profile_list_sorts_by_spend_within_a_venue(admin_client, admin_data):
     big = make_profile(admin_data.venue, "b" * 64, total_spent="9999.00")
     url = changelist("customerprofile")
+    venue = {"venue__id__exact": admin_data.venue.pk}
     # The admin's ?o= is a position in list_display (no action column on a read-only list).
     spend_column = CustomerProfileAdmin.list_display.index("total_spent")
 
-    ascending = admin_client.get(url, {"o": str(spend_column)}).context["cl"].result_list
-    descending = admin_client.get(url, {"o": f"-{spend_column}"}).context["cl"].result_list
+    ascending = admin_client.get(url, {**venue, "o": str(spend_column)})
+    descending = admin_client.get(url, {**venue, "o": f"-{spend_column}"})
 
-    assert list(ascending) == [admin_data.profile, big]
-    assert list(descending) == [big, admin_data.profile]
+    assert list(ascending.context["cl"].result_list) == [admin_data.profile, big]
+    assert list(descending.context["cl"].result_list) == [big, admin_data.profile]
+    assert "sortable" in header_classes(descending, "total_spent")
+
+
+def test_profile_columns_are_not_sortable_across_venues(admin_client, admin_data):
+    response = admin_client.get(changelist("customerprofile"))
+
+    assert "sortable" not in header_classes(response, "total_spent")
+
+
+def header_classes(response, column: str) -> str:  # type: ignore[no-untyped-def]
+    """The CSS classes of a changelist column header, "sortable" when it can be sorted."""
+    match = re.search(rf'<th scope="col" class="([^"]*column-{column}[^"]*)"', response.text)
+    assert match, column
+    return match.group(1)
 
 
 @pytest.mark.parametrize(
