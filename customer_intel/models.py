@@ -310,6 +310,8 @@ class RecomputeRun(models.Model):
         ordering = ["-requested_at"]
         indexes = [
             models.Index(fields=["venue", "status", "-finished_at"], name="run_venue_status"),
+            # A venue's latest run (admin list, health) without scanning other venues' runs.
+            models.Index(fields=["venue", "-id"], name="run_venue_latest"),
         ]
 
     def __str__(self) -> str:
