@@ -38,17 +38,6 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
-class InvalidEventBatch(BatchValidationError):
-    """The common batch error, with a code that does not walk its row details.
-
-    DRF's `get_codes()` expects every leaf of `detail` to be an ErrorDetail, and the rows carry
-    an integer `index`, so the base class's codes lookup would fail.
-    """
-
-    def get_codes(self) -> str:  # type: ignore[override]
-        return self.default_code
-
-
 class BoundedJSONParser(BaseParser):
     """A JSON parser with the endpoint's own size bound, and a 400 (not a 500) for absurdly
     deep nesting.
@@ -112,6 +101,6 @@ class EventBatchIngestView(VenueScopedAPIView):
         rows = batch_rows(request.data)
         events, errors = validate_event_rows(venue=self.venue, rows=rows, now=timezone.now())
         if errors:
-            raise InvalidEventBatch([error.as_dict() for error in errors])
+            raise BatchValidationError([error.as_dict() for error in errors])
         result = ingest_events(venue=self.venue, events=events)
         return Response(IngestResultSerializer(result).data, status=status.HTTP_200_OK)

@@ -30,6 +30,10 @@ class BatchValidationError(exceptions.ValidationError):
         self.detail = errors
         self.rows = errors
 
+    def get_codes(self) -> str:
+        # The rows hold integers (index) that DRF's code walker cannot handle.
+        return self.default_code
+
 
 def _message_for(exc: exceptions.APIException) -> str:
     if isinstance(exc, BatchValidationError):
