@@ -230,3 +230,11 @@ def test_copy_and_orm_writers_store_the_same_rows():
     assert not CustomerEvent.objects.exclude(properties={}).exists()
     assert PendingCustomer.objects.filter(venue=by_copy).count() == chunk.customers
     assert PendingCustomer.objects.filter(venue=by_orm).count() == chunk.customers
+
+
+def test_benchmark_sizes_are_recomputed_when_asked():
+    demo_data("--customers", "300", "--events", "2000", "--end", END, "--recompute")
+
+    venue = Venue.objects.get(name="Bench Arena")
+    assert CustomerProfile.objects.filter(venue=venue).count() == 300
+    assert not PendingCustomer.objects.filter(venue=venue).exists()
