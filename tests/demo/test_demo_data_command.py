@@ -238,3 +238,54 @@ def test_benchmark_sizes_are_recomputed_when_asked():
     venue = Venue.objects.get(name="Bench Arena")
     assert CustomerProfile.objects.filter(venue=venue).count() == 300
     assert not PendingCustomer.objects.filter(venue=venue).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reset_waits_for_a_load_in_progress_and_then_removes_it():
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from customer_intel.services.demo_data import demo_venues_delete
+
+    venue = Venue.objects.create(name="Harbour Hall")
+    done = threading.Event()
+
+    def reset() -> None:
+        try:
+            demo_venues_delete(names=["Harbour Hall"])
+        finally:
+            connections.close_all()
+            done.set()
+
+    with transaction.atomic():
+        # What a load holds while it writes: the venue's row lock and uncommitted events.
+        Venue.objects.select_for_update().get(pk=venue.pk)
+        CustomerEvent.objects.create(
+            venue=venue,
+            event_id="e1",
+            customer="a" * 64,
+            type=EventType.PAGE_VIEWED,
+            occurred_at="2026-01-01T00:00:00Z",
+        )
+        worker = threading.Thread(target=reset)
+        worker.start()
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the reset did not wait for the load's lock")
+        assert not done.is_set()
+    worker.join(timeout=30)
+
+    assert done.is_set()
+    assert not Venue.objects.filter(pk=venue.pk).exists()
+    assert not CustomerEvent.objects.exists()
