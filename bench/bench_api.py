@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
         .venv/bin/python bench/bench_api.py [--customers 1000000] [--requests 1500] \\
-        [--concurrency 8 32] [--workers 4] [--repeat 3] [--skip-csv]
+        [--concurrency 1 8 32] [--workers 4] [--repeat 3] [--skip-csv]
 
 The first time, creates the venue "API Bench" with --customers synthetic profiles (one
 INSERT ... SELECT over generate_series, then ANALYZE) and its segment snapshot, and a reader
@@ -333,7 +333,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=1500)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    # Concurrency 1 is the service time without queueing, for reading the others.
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", type=int, default=18765)
@@ -359,6 +360,7 @@ def main() -> None:
                 for name, paths in scenarios.items():
                     figures = load(args.port, paths, token, concurrency, args.requests)
                     results.setdefault((name, concurrency), []).append(figures)
+                    print(f"  {name} x{concurrency}: p50 {figures['p50']:.1f} ms", flush=True)
     finally:
         stop_server(server)
 
