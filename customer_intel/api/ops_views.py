@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customer_intel.api.customers_serializers import HealthSerializer
+from customer_intel.api.customers_serializers import ErrorSerializer, HealthSerializer
 from customer_intel.selectors import last_successful_runs
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class HealthView(APIView):
         auth=[{}, {"tokenAuth": []}],
         responses={
             200: HealthSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer, description="Credentials were sent and are not valid."
+            ),
             503: OpenApiResponse(HealthSerializer, description="The database is down."),
         },
     )

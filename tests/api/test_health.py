@@ -104,3 +104,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_a_bad_token_is_refused_rather_than_ignored(anonymous_client):
+    anonymous_client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = anonymous_client.get("/health")
+    assert response.status_code == 401
+    assert response.json()["error"]["status"] == 401
