@@ -10,8 +10,12 @@ import logging
 import re
 
 # A customer id can appear in a URL path after /customers/venue/<uuid>/ or as a query value.
+_END = r"(?:[/?\s\"']|$)"
+# A raw id may itself contain "/", so it runs up to a known route suffix or the path's end.
 _PATH_CUSTOMER = re.compile(
-    r"(/customers/venue/[^/\s]+/)(?!(?:search|segments|recompute)\b)([^/?\s\"']+)"
+    r"(/customers/venue/[^/\s]+/)(?!(?:search|segments|recompute)" + _END + r")"
+    r"(.+?)(?=/(?:insights|journey|rfm|clv)" + _END + r"|[?\s\"']|$)",
+    re.MULTILINE,
 )
 _QUERY_CUSTOMER = re.compile(r"([?&](?:q|customerId|customer_id)=)([^&\s\"']+)")
 _JSON_CUSTOMER = re.compile(r"(['\"]customer_?[iI]d['\"]\s*:\s*['\"])([^'\"]*)")

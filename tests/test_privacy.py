@@ -48,3 +48,12 @@ def test_logging_filter_rewrites_records():
     )
     assert RedactCustomerIdsFilter().filter(record)
     assert "dave" not in record.getMessage()
+
+
+def test_redact_covers_raw_ids_containing_slashes_and_route_like_prefixes():
+    venue = "3f2c1a9e-1111-4222-8333-444455556666"
+    line = redact(f"GET /customers/venue/{venue}/alice/smith/rfm 404")
+    assert "alice" not in line and "smith" not in line
+    assert line.endswith("/rfm 404")
+    assert "search-eve" not in redact(f"/customers/venue/{venue}/search-eve")
+    assert redact(f"/customers/venue/{venue}/search?segment=vip").endswith("/search?segment=vip")
