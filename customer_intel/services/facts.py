@@ -247,7 +247,12 @@ def facts_rebuild(*, venue: Venue) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_FACTS} WHERE venue_id = %s", [venue.pk])  # noqa: S608
         cursor.execute(sql, params)
-        return int(cursor.fetchone()[0])
+        events = int(cursor.fetchone()[0])
+        # Fresh statistics: with the old ones (a small table) the planner walks the next full
+        # run's chunks with a bitmap scan and a sort of the whole venue per chunk (measured:
+        # 1.2 s a chunk instead of 0.1 s at a million customers).
+        cursor.execute(f"ANALYZE {_FACTS}")
+    return events
 
 
 def facts_iter_chunks(*, venue: Venue, chunk_size: int) -> Iterator[list[CustomerFactsRow]]:
@@ -260,7 +265,7 @@ def facts_iter_chunks(*, venue: Venue, chunk_size: int) -> Iterator[list[Custome
     columns = ", ".join(FACT_FIELDS)
     sql = (
         f"SELECT {columns} FROM {_FACTS} WHERE venue_id = %s AND customer > %s "  # noqa: S608
-        "ORDER BY customer LIMIT %s"
+        "ORDER BY venue_id, customer LIMIT %s"
     )
     while True:
         if _uses_sql():
