@@ -245,47 +245,46 @@ def test_a_reset_waits_for_a_load_in_progress_and_then_removes_it():
     import threading
     import time
 
-    from django.db import connections, transaction
+    import psycopg
 
     from customer_intel.services.demo_data import demo_venues_delete
 
     venue = Venue.objects.create(name="Harbour Hall")
-    done = threading.Event()
+    db = connection.settings_dict
+    conninfo = psycopg.conninfo.make_conninfo(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
+    )
+    # A load in progress, on its own connection: the venue's row lock and an uncommitted event.
+    loader = psycopg.connect(conninfo)
+    loader.execute("SELECT 1 FROM customer_intel_venue WHERE id = %s FOR UPDATE", [venue.pk])
+    loader.execute(
+        "INSERT INTO customer_intel_customerevent (venue_id, event_id, customer, type, "
+        "occurred_at, quantity, event_category, channel, campaign, properties, received_at) "
+        "VALUES (%s, 'e1', %s, 'page.viewed', now(), 1, '', '', '', '{}', now())",
+        [venue.pk, "a" * 64],
+    )
+    saw_reset_waiting = threading.Event()
 
-    def reset() -> None:
-        try:
-            demo_venues_delete(names=["Harbour Hall"])
-        finally:
-            connections.close_all()
-            done.set()
-
-    with transaction.atomic():
-        # What a load holds while it writes: the venue's row lock and uncommitted events.
-        Venue.objects.select_for_update().get(pk=venue.pk)
-        CustomerEvent.objects.create(
-            venue=venue,
-            event_id="e1",
-            customer="a" * 64,
-            type=EventType.PAGE_VIEWED,
-            occurred_at="2026-01-01T00:00:00Z",
-        )
-        worker = threading.Thread(target=reset)
-        worker.start()
-        deadline = time.monotonic() + 30
-        with connection.cursor() as cursor:
+    def commit_the_load_once_the_reset_waits() -> None:
+        with psycopg.connect(conninfo, autocommit=True) as watcher:
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                cursor.execute(
+                waiting = watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity "
                     "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-                if cursor.fetchone()[0]:
+                ).fetchone()[0]
+                if waiting:
+                    saw_reset_waiting.set()
                     break
                 time.sleep(0.05)
-            else:
-                pytest.fail("the reset did not wait for the load's lock")
-        assert not done.is_set()
-    worker.join(timeout=30)
+        loader.commit()
+        loader.close()
 
-    assert done.is_set()
+    committer = threading.Thread(target=commit_the_load_once_the_reset_waits)
+    committer.start()
+    demo_venues_delete(names=["Harbour Hall"])
+    committer.join(timeout=30)
+
+    assert saw_reset_waiting.is_set()
     assert not Venue.objects.filter(pk=venue.pk).exists()
     assert not CustomerEvent.objects.exists()
