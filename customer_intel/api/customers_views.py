@@ -21,7 +21,7 @@ from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -69,7 +69,6 @@ from customer_intel.selectors import (
     customer_journey_rows,
     customer_profile_for_user,
     customer_profiles_for_venue,
-    venue_for_user,
     venue_with_snapshot_for_user,
 )
 from customer_intel.services.recompute import compute_single_customer
@@ -77,7 +76,6 @@ from customer_intel.services.recompute_queue import queue_recompute
 
 MAX_CUSTOMER_ID_LENGTH = 256
 CUSTOMER_NOT_FOUND = "Customer not found."
-WRITE_ACCESS_REQUIRED = "Write access to this venue is required."
 CSV_CHUNK_ROWS = 2000
 # A journey's summary lists the attribution of each purchase; past this many the list is cut
 # (and flagged) so one response stays bounded whatever the customer's history.
@@ -472,16 +470,6 @@ class RecomputeView(FormatAsParameterMixin, VenueScopedAPIView):
     """
 
     venue_write_access = True
-
-    @cached_property
-    def venue(self) -> Venue:
-        user, venue_id = self.request.user, self.kwargs["venue_id"]
-        venue = venue_for_user(user=user, venue_id=venue_id, write=True)
-        if venue is not None:
-            return venue
-        if venue_for_user(user=user, venue_id=venue_id, write=False) is not None:
-            raise PermissionDenied(WRITE_ACCESS_REQUIRED)
-        raise NotFound(VENUE_NOT_FOUND)
 
     @extend_schema(
         operation_id="customer_recompute",

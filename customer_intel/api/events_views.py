@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,16 +19,13 @@ from customer_intel.api.events_serializers import (
     batch_rows,
 )
 from customer_intel.api.exceptions import BatchValidationError
-from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
-from customer_intel.models import Venue
-from customer_intel.selectors import venue_for_user
+from customer_intel.api.scoping import VenueScopedAPIView
 from customer_intel.services.event_validation import validate_event_rows
 from customer_intel.services.ingestion import ingest_events
 
 # A full batch of 5,000 events with 4 KB of properties each stays below this. It replaces
 # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default, sized for forms) for this endpoint.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-WRITE_ACCESS_REQUIRED = "Write access to this venue is required."
 
 
 class PayloadTooLarge(APIException):
@@ -74,16 +70,6 @@ class EventBatchIngestView(VenueScopedAPIView):
 
     venue_write_access = True
     parser_classes = [BoundedJSONParser]
-
-    @cached_property
-    def venue(self) -> Venue:
-        user, venue_id = self.request.user, self.kwargs["venue_id"]
-        venue = venue_for_user(user=user, venue_id=venue_id, write=True)
-        if venue is not None:
-            return venue
-        if venue_for_user(user=user, venue_id=venue_id, write=False) is not None:
-            raise PermissionDenied(WRITE_ACCESS_REQUIRED)
-        raise NotFound(VENUE_NOT_FOUND)
 
     @extend_schema(
         operation_id="events_ingest",
