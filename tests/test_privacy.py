@@ -1,4 +1,8 @@
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from customer_intel.logging import RedactCustomerIdsFilter, redact
 from customer_intel.privacy import is_pseudonym, pseudonymize, resolve_customer_id
@@ -57,3 +61,25 @@ def test_redact_covers_raw_ids_containing_slashes_and_route_like_prefixes():
     assert line.endswith("/rfm 404")
     assert "search-eve" not in redact(f"/customers/venue/{venue}/search-eve")
     assert redact(f"/customers/venue/{venue}/search?segment=vip").endswith("/search?segment=vip")
+
+
+def test_request_logs_of_a_configured_process_carry_no_raw_id():
+    """Django's request loggers (the dev server's included) write through the redacting filter."""
+    script = (
+        "import django, logging; django.setup();"
+        "path = '/customers/venue/3f2c1a9e-1111-4222-8333-444455556666/erin-raw-id';"
+        "logging.getLogger('django.server').info('\"GET %s HTTP/1.1\" 200 10', path);"
+        "logging.getLogger('django.request').warning('Not Found: %s', path)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert "GET /customers/venue/" in result.stderr
+    assert "Not Found" in result.stderr
+    assert "erin-raw-id" not in result.stderr + result.stdout, result.stderr
