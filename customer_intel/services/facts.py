@@ -86,8 +86,15 @@ def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
     a locale-aware one and orders hex the same way.
     """
     where = ["e.venue_id = %(venue)s"]
-    if by_customers:
-        where.append("e.customer = ANY(%(customers)s)")
+    # Joining the customers as a relation, rather than `customer = ANY(array)`, lets the planner
+    # see how few they are: with ANY it overestimated the rows ~8x and scanned the whole log.
+    source = (
+        # DISTINCT: a customer listed twice must not count their events twice.
+        f"(SELECT DISTINCT unnest(%(customers)s::text[]) AS customer) AS wanted\n"
+        f"        JOIN {_EVENTS} e ON e.customer = wanted.customer"
+        if by_customers
+        else f"{_EVENTS} e"
+    )
     if cutoff:
         where.append("e.occurred_at <= %(cutoff)s")
     condition = " AND ".join(where)
@@ -100,7 +107,7 @@ def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
         SELECT e.customer COLLATE "C" AS customer,
         {aggregates},
         count(*) AS event_count
-        FROM {_EVENTS} e
+        FROM {source}
         WHERE {condition}
         GROUP BY 1
     ) a
@@ -108,7 +115,7 @@ def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
         SELECT customer, jsonb_object_agg(event_category, purchases) AS category_counts
         FROM (
             SELECT e.customer COLLATE "C" AS customer, e.event_category, count(*) AS purchases
-            FROM {_EVENTS} e
+            FROM {source}
             WHERE {condition} AND {_PURCHASE} AND e.event_category <> ''
             GROUP BY 1, 2
         ) per_category
@@ -161,6 +168,10 @@ def _fetch_all(sql: str, params: Any) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         driver_cursor = cursor.cursor
         driver_cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
+        if connection.in_atomic_block:
+            # These statements are short index walks whose cost estimate still crosses the JIT
+            # threshold; compiling took ~0.9 s of a 2.3 s refresh of 10,000 customers.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
