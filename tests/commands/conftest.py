@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-HEADER = [
-    "eventId",
-    "customerId",
-    "type",
-    "occurredAt",
-    "amount",
-    "quantity",
-    "currency",
-    "eventCategory",
-    "channel",
-    "campaign",
-    "properties",
-]
+from customer_intel.services.event_validation import EVENT_FIELDS
+
+HEADER = list(EVENT_FIELDS)
 
 
 def csv_row(n: int, **overrides: str) -> dict[str, str]:
