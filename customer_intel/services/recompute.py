@@ -214,6 +214,10 @@ def _run_incremental(
     computed_at = timezone.now()
     changed = False
     predictor: ChunkPredictor | None = None
+    # The snapshot moves by what the run replaces and writes; without one, the run counts.
+    snapshot = SegmentSnapshot.objects.filter(venue=venue).first()
+    removed = profile_store.SegmentTally()
+    added = profile_store.SegmentTally()
     pending = facts_service.pending_take(venue=venue, chunk_size=chunk_size)
     while True:
         with done.phase("facts"):
@@ -232,6 +236,13 @@ def _run_incremental(
                 facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
             )
         with done.phase("write"):
+            if snapshot is not None:
+                counted = profile_store.counted_profiles(
+                    venue=venue, customers=customers, snapshot=snapshot
+                )
+                removed.segments.update(counted.segments)
+                removed.rfm_segments.update(counted.rfm_segments)
+                rows = list(added.counted(rows))
             # A customer with no event at or before as-of has no profile as of then.
             kept = {row[profile_store.CUSTOMER_INDEX] for row in rows}
             profile_store.profiles_delete(
@@ -242,10 +253,21 @@ def _run_incremental(
         done.events += events + cut_events
         if progress is not None:
             progress(done.customers)
-    if changed or not SegmentSnapshot.objects.filter(venue=venue).exists():
+    if snapshot is None:
         with done.phase("snapshot"):
             profile_store.snapshot_recount(
                 venue=venue, as_of=as_of, computed_at=computed_at, run=run
+            )
+    elif changed:
+        with done.phase("snapshot"):
+            profile_store.snapshot_adjust(
+                venue=venue,
+                snapshot=snapshot,
+                removed=removed,
+                added=added,
+                as_of=as_of,
+                computed_at=computed_at,
+                run=run,
             )
     return done
 

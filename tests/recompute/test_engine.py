@@ -19,6 +19,7 @@ from customer_intel.models import (
     RunStatus,
     SegmentSnapshot,
 )
+from customer_intel.privacy import pseudonymize
 from customer_intel.services import recompute
 from customer_intel.services.ingestion import ingest_events
 from customer_intel.services.locks import venue_lock_key
@@ -126,6 +127,48 @@ def test_incremental_run_updates_a_changed_customer_and_recounts_segments(scenar
     # Everyone else is untouched and still equal to the hand-computed values.
     others = {k: v for k, v in _profiles(scenario_venue).items() if k != scenario.AT_RISK}
     assert others == {k: v for k, v in EXPECTED.items() if k != scenario.AT_RISK}
+
+
+def test_incremental_snapshot_counts_a_profile_stored_on_demand_since_the_last_run(
+    scenario_venue,
+):
+    run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF)
+    purchase = (scenario.PURCHASED, "2026-06-14T12:00", "60.00", 1, "opera")
+    newcomer = scenario.validated_events(
+        [(pseudonymize("scenario-newcomer"), *purchase)], prefix="newcomer"
+    )
+    ingest_events(venue=scenario_venue, events=newcomer)
+    # A read computes and stores the newcomer before the next run: the snapshot lacks them.
+    stored = compute_single_customer(
+        venue=scenario_venue, customer=newcomer[0].customer, as_of=AS_OF
+    )
+    assert stored is not None and stored.pk is not None
+    assert SegmentSnapshot.objects.get(venue=scenario_venue).total_customers == len(EXPECTED)
+
+    run_recompute(venue=scenario_venue, mode=RunMode.INCREMENTAL, as_of=AS_OF)
+
+    snapshot = _assert_snapshot_matches_profiles(scenario_venue)
+    assert snapshot.total_customers == len(EXPECTED) + 1
+
+
+def test_incremental_snapshot_drops_a_customer_with_no_event_as_of_the_run(scenario_venue):
+    run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF)
+    ingest_events(
+        venue=scenario_venue,
+        events=scenario.validated_events(
+            [(scenario.VIP, scenario.PURCHASED, "2026-06-14T12:00", "60.00", 1, "opera")],
+            prefix="again",
+        ),
+    )
+
+    # As of long before any of the VIP's events, the VIP has no profile.
+    run_recompute(
+        venue=scenario_venue, mode=RunMode.INCREMENTAL, as_of=AS_OF - timedelta(days=3650)
+    )
+
+    assert not CustomerProfile.objects.filter(venue=scenario_venue, customer=scenario.VIP)
+    snapshot = _assert_snapshot_matches_profiles(scenario_venue)
+    assert snapshot.total_customers == len(EXPECTED) - 1
 
 
 def test_a_full_run_refreshes_the_few_pending_customers_before_reading_facts(scenario_venue):
