@@ -159,6 +159,9 @@ class PendingCustomer(models.Model):
     )
     customer = models.CharField(max_length=PSEUDONYM_LENGTH)
     marked_at = models.DateTimeField()
+    # True when every event behind the mark also updated the customer's CustomerFacts row (REST
+    # and CSV ingestion on PostgreSQL); a run then reads the facts instead of the events.
+    facts_current = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
@@ -170,7 +173,8 @@ class PendingCustomer(models.Model):
 
 
 class CustomerFacts(models.Model):
-    """Per-customer aggregates of the whole event log, refreshed when a customer's events change.
+    """Per-customer aggregates of the whole event log, kept current by ingestion on PostgreSQL
+    and refreshed from the events elsewhere (and after bulk loads).
 
     The nightly full run reads these summary rows instead of rescanning every event; money is
     kept in integer cents because summing and transferring integers is far cheaper.
@@ -191,6 +195,9 @@ class CustomerFacts(models.Model):
     last_purchase_at = models.DateTimeField(null=True)
     # Distinct local days with a purchase: BG/NBD counts repeat purchase occasions.
     purchase_days = models.IntegerField(default=0)
+    # Those days (days since 1970-01-01, local), sorted: ingestion merges a batch's days into
+    # them, so purchase_days stays exact without rereading the customer's events.
+    purchase_day_numbers = models.JSONField(default=list, db_default=[])
     morning_purchases = models.IntegerField(default=0)
     afternoon_purchases = models.IntegerField(default=0)
     evening_purchases = models.IntegerField(default=0)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Count, IntegerField, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
@@ -62,7 +63,8 @@ _AGGREGATES: dict[str, str] = {
     "refund_quantity": f"coalesce(sum(e.quantity) FILTER (WHERE {_REFUND}), 0)",
     "first_purchase_at": f"min(e.occurred_at) FILTER (WHERE {_PURCHASE})",
     "last_purchase_at": f"max(e.occurred_at) FILTER (WHERE {_PURCHASE})",
-    "purchase_days": f"count(DISTINCT {_LOCAL}::date) FILTER (WHERE {_PURCHASE})",
+    # The length of purchase_day_numbers, taken from the array once it is built.
+    "purchase_days": "jsonb_array_length(a.purchase_day_numbers)",
     "morning_purchases": (
         f"count(*) FILTER (WHERE {_PURCHASE} AND extract(hour FROM {_LOCAL}) "
         f"< {MORNING_BEFORE_HOUR})"
@@ -76,7 +78,15 @@ _AGGREGATES: dict[str, str] = {
         f">= {AFTERNOON_BEFORE_HOUR})"
     ),
 }
-_STORED_COLUMNS = ", ".join(FACT_FIELDS)
+_LOCAL_DAY = f"({_LOCAL}::date - DATE '1970-01-01')"
+# Stored beside the fields: the sorted local day numbers of the customer's purchases.
+_PURCHASE_DAY_NUMBERS = (
+    f"coalesce(jsonb_agg(DISTINCT {_LOCAL_DAY} ORDER BY {_LOCAL_DAY}) FILTER (WHERE {_PURCHASE}), "
+    "'[]'::jsonb)"
+)
+_STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers")
+_STORED_COLUMNS = ", ".join(_STORED_FIELDS)
+_OUTER_ONLY = {"purchase_days"}
 
 
 def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
@@ -97,15 +107,27 @@ def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
     )
     if cutoff:
         where.append("e.occurred_at <= %(cutoff)s")
-    condition = " AND ".join(where)
-    aggregates = ",\n        ".join(f"{sql} AS {name}" for name, sql in _AGGREGATES.items())
+    return _aggregate_select(source=source, condition=" AND ".join(where))
+
+
+def _aggregate_select(*, source: str, condition: str) -> str:
+    """The facts aggregate of the events `e` of `source` that meet `condition`, per customer."""
+    aggregates = ",\n        ".join(
+        f"{sql} AS {name}" for name, sql in _AGGREGATES.items() if name not in _OUTER_ONLY
+    )
+    outer = ", ".join(
+        f"{sql} AS {name}" if name in _OUTER_ONLY else f"a.{name}"
+        for name, sql in _AGGREGATES.items()
+    )
+    # Columns: the CustomerFactsRow fields in order, event_count, purchase_day_numbers.
     return f"""
-    SELECT a.customer, {", ".join(f"a.{name}" for name in _AGGREGATES)},
+    SELECT a.customer, {outer},
            coalesce(c.category_counts, '{{}}'::jsonb) AS category_counts,
-           a.event_count
+           a.event_count, a.purchase_day_numbers
     FROM (
         SELECT e.customer COLLATE "C" AS customer,
         {aggregates},
+        {_PURCHASE_DAY_NUMBERS} AS purchase_day_numbers,
         count(*) AS event_count
         FROM {source}
         WHERE {condition}
@@ -124,11 +146,96 @@ def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
     """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
 
 
+# A batch's newly stored events as a relation `e`, from the arrays ingestion already holds.
+_BATCH_EVENTS = """unnest(
+        %(customers)s::text[], %(types)s::text[], %(occurred)s::timestamptz[],
+        %(amounts)s::numeric[], %(quantities)s::integer[], %(categories)s::text[]
+    ) AS e(customer, type, occurred_at, amount, quantity, event_category)"""
+
+# Merges a batch's aggregate (EXCLUDED) into the stored row (f): sums add up, first/last take
+# the earlier/later (least and greatest skip nulls), day sets and category counts merge.
+_MERGED_DAYS = """(
+    SELECT coalesce(jsonb_agg(day ORDER BY day), '[]'::jsonb) FROM (
+        SELECT jsonb_array_elements(f.purchase_day_numbers)
+        UNION SELECT jsonb_array_elements(EXCLUDED.purchase_day_numbers)
+    ) AS days(day))"""
+_MERGED_CATEGORIES = """(
+    SELECT coalesce(jsonb_object_agg(category, purchases), '{}'::jsonb) FROM (
+        SELECT category, sum(purchases::integer) AS purchases FROM (
+            SELECT * FROM jsonb_each_text(f.category_counts)
+            UNION ALL SELECT * FROM jsonb_each_text(EXCLUDED.category_counts)
+        ) AS both_counts(category, purchases)
+        GROUP BY category
+    ) AS summed)"""
+_MERGE: dict[str, str] = {
+    "first_seen": "least(f.first_seen, EXCLUDED.first_seen)",
+    "last_seen": "greatest(f.last_seen, EXCLUDED.last_seen)",
+    "first_purchase_at": "least(f.first_purchase_at, EXCLUDED.first_purchase_at)",
+    "last_purchase_at": "greatest(f.last_purchase_at, EXCLUDED.last_purchase_at)",
+    "purchase_days": f"jsonb_array_length({_MERGED_DAYS})",
+    "category_counts": _MERGED_CATEGORIES,
+    "purchase_day_numbers": _MERGED_DAYS,
+}
+_ADDED = (
+    "purchase_count",
+    "purchase_cents",
+    "purchase_quantity",
+    "refund_count",
+    "refund_cents",
+    "refund_quantity",
+    "morning_purchases",
+    "afternoon_purchases",
+    "evening_purchases",
+)
+if set(_MERGE) | set(_ADDED) != set(_STORED_FIELDS[1:]):
+    raise ImproperlyConfigured("every stored facts field needs a merge rule")
+_MERGE.update({name: f"f.{name} + EXCLUDED.{name}" for name in _ADDED})
+
+_APPLY_BATCH_SQL = f"""
+WITH agg AS ({_aggregate_select(source=_BATCH_EVENTS, condition="TRUE")})
+INSERT INTO {_FACTS} AS f (venue_id, {_STORED_COLUMNS}, refreshed_at)
+SELECT %(venue)s, {_STORED_COLUMNS}, %(now)s FROM agg ORDER BY customer
+ON CONFLICT (venue_id, customer) DO UPDATE SET
+    {", ".join(f"{name} = {_MERGE[name]}" for name in _STORED_FIELDS[1:])},
+    refreshed_at = EXCLUDED.refreshed_at
+"""  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+
+
+def facts_apply_events(*, venue: Venue, events: Sequence[tuple[Any, ...]], now: datetime) -> None:
+    """Fold a batch of newly stored events into their customers' facts (PostgreSQL only).
+
+    `events` are (customer, type, occurred_at, amount, quantity, event_category) rows of
+    events not counted before (ingestion passes only those its insert stored). Runs inside
+    the ingestion's transaction, after the pending marks: rows are locked in customer order,
+    as every writer of facts does.
+    """
+    if not events:
+        return
+    customers, types, occurred, amounts, quantities, categories = (
+        list(column) for column in zip(*events, strict=True)
+    )
+    params = {
+        "venue": venue.pk,
+        "tz": venue.timezone,
+        "now": now,
+        "customers": customers,
+        "types": types,
+        "occurred": occurred,
+        "amounts": amounts,
+        "quantities": quantities,
+        "categories": categories,
+    }
+    connection.ensure_connection()
+    # Bound on the server, in binary: the arrays are not quoted into the query text.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_APPLY_BATCH_SQL, params, binary=True)
+
+
 def _store_sql(select_sql: str, *, conflict_update: bool) -> str:
     """Write the aggregate into CustomerFacts and return its rows, in one statement."""
     conflict = ""
     if conflict_update:
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*FACT_FIELDS[1:],))
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _STORED_FIELDS[1:])
         conflict = (
             f"ON CONFLICT (venue_id, customer) DO UPDATE SET {updates}, "
             "refreshed_at = EXCLUDED.refreshed_at"
@@ -310,11 +417,20 @@ def facts_iter_chunks(*, venue: Venue, chunk_size: int) -> Iterator[list[Custome
         after = rows[-1].customer
 
 
-def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[list[str]]:
+@dataclass(frozen=True, slots=True)
+class PendingChunk:
+    """Pending customers taken together, in key order, and those whose facts ingestion kept
+    current (the others' facts must be refreshed from their events)."""
+
+    customers: list[str]
+    facts_current: frozenset[str]
+
+
+def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[PendingChunk]:
     """Consume the venue's pending marks, `chunk_size` customers at a time, in key order.
 
-    Each chunk's marks are deleted *before* the caller reads those customers' events: an
-    ingestion committing in between re-marks the customer (its ON CONFLICT waits for this
+    Each chunk's marks are deleted *before* the caller reads those customers' facts or events:
+    an ingestion committing in between re-marks the customer (its ON CONFLICT waits for this
     transaction), so no event can be missed. Deleted marks reappear if the caller's
     transaction rolls back.
     """
@@ -325,29 +441,63 @@ def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[list[str]]:
         SELECT customer FROM {_PENDING}
         WHERE venue_id = %s AND customer > %s ORDER BY customer LIMIT %s
     )
-    RETURNING p.customer
+    RETURNING p.customer, p.facts_current
     """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
     while True:
         if _uses_sql():
             with connection.cursor() as cursor:
                 cursor.execute(sql, [venue.pk, venue.pk, after, chunk_size])
-                customers = sorted(row[0] for row in cursor.fetchall())
+                marks = sorted(cursor.fetchall())
         else:
-            customers = list(
+            marks = list(
                 PendingCustomer.objects.filter(venue=venue, customer__gt=after)
                 .order_by("customer")
-                .values_list("customer", flat=True)[:chunk_size]
+                .values_list("customer", "facts_current")[:chunk_size]
             )
-            PendingCustomer.objects.filter(venue=venue, customer__in=customers).delete()
-        if not customers:
+            PendingCustomer.objects.filter(
+                venue=venue, customer__in=[customer for customer, _current in marks]
+            ).delete()
+        if not marks:
             return
-        yield customers
-        after = customers[-1]
+        yield PendingChunk(
+            customers=[customer for customer, _current in marks],
+            facts_current=frozenset(customer for customer, current in marks if current),
+        )
+        after = marks[-1][0]
 
 
-def pending_count(*, venue: Venue) -> int:
-    """How many of the venue's customers are marked pending."""
-    return PendingCustomer.objects.filter(venue=venue).count()
+def facts_for_pending(*, venue: Venue, chunk: PendingChunk) -> tuple[list[CustomerFactsRow], int]:
+    """The current facts of a chunk of pending customers, in customer order, and the events
+    read: stored rows where ingestion kept them current, a refresh from the events otherwise."""
+    stale = [c for c in chunk.customers if c not in chunk.facts_current]
+    refreshed, events = facts_refresh(venue=venue, customers=stale)
+    if not chunk.facts_current:
+        return refreshed, events
+    current = facts_read(venue=venue, customers=sorted(chunk.facts_current))
+    return sorted([*refreshed, *current], key=lambda row: row.customer), events
+
+
+def facts_read(*, venue: Venue, customers: Sequence[str]) -> list[CustomerFactsRow]:
+    """The stored facts rows of these customers, in customer order."""
+    if not customers:
+        return []
+    if not _uses_sql():
+        return [
+            _row(values)
+            for values in CustomerFacts.objects.filter(venue=venue, customer__in=list(customers))
+            .order_by("customer")
+            .values_list(*FACT_FIELDS)
+        ]
+    sql = (
+        f"SELECT {', '.join(FACT_FIELDS)} FROM {_FACTS} "  # noqa: S608
+        "WHERE venue_id = %s AND customer = ANY(%s) ORDER BY customer"
+    )
+    return [_row(values) for values in _fetch_all(sql, [venue.pk, list(customers)])]
+
+
+def stale_pending_count(*, venue: Venue) -> int:
+    """How many pending customers have facts that ingestion did not keep current."""
+    return PendingCustomer.objects.filter(venue=venue, facts_current=False).count()
 
 
 def facts_count(*, venue: Venue) -> int:

@@ -221,10 +221,11 @@ def _run_incremental(
     pending = facts_service.pending_take(venue=venue, chunk_size=chunk_size)
     while True:
         with done.phase("facts"):
-            customers = next(pending, None)
-            if customers is None:
+            chunk = next(pending, None)
+            if chunk is None:
                 break
-            fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
+            customers = chunk.customers
+            fresh, events = facts_service.facts_for_pending(venue=venue, chunk=chunk)
             facts, cut_events = _facts_as_of(fresh, venue=venue, as_of=as_of)
         if not changed:
             # Loaded only when there is work: an idle venue's run stays a single query.
@@ -282,15 +283,17 @@ def _run_full(
 ) -> _Progress:
     done = _Progress()
     with done.phase("pending"):
-        pending = facts_service.pending_count(venue=venue)
-        if pending > REBUILD_PENDING_SHARE * facts_service.facts_count(venue=venue):
-            # After a bulk load most customers are pending: one grouped pass over the event
-            # log beats looking each chunk's customers up in the index.
+        stale = facts_service.stale_pending_count(venue=venue)
+        if stale > REBUILD_PENDING_SHARE * facts_service.facts_count(venue=venue):
+            # After a bulk load most customers' facts are stale: one grouped pass over the
+            # event log beats looking each chunk's customers up in the index.
             facts_service.pending_clear(venue=venue)
             done.events += facts_service.facts_rebuild(venue=venue)
         else:
-            for customers in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
-                _fresh, events = facts_service.facts_refresh(venue=venue, customers=customers)
+            # Facts that ingestion kept current are read with everyone else's below.
+            for chunk in facts_service.pending_take(venue=venue, chunk_size=chunk_size):
+                stale_customers = [c for c in chunk.customers if c not in chunk.facts_current]
+                _fresh, events = facts_service.facts_refresh(venue=venue, customers=stale_customers)
                 done.events += events
     computed_at = timezone.now()
     with done.phase("model"):

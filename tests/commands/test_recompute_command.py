@@ -25,6 +25,7 @@ from customer_intel.privacy import pseudonymize
 from customer_intel.services.event_validation import ValidatedEvent
 from customer_intel.services.ingestion import ingest_events
 from customer_intel.services.locks import venue_lock_key
+from customer_intel.services.recompute import rebuild_facts
 from tests.factories import VenueFactory
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -162,6 +163,7 @@ def test_a_failed_run_names_the_run_and_fails_the_command(venue_with_history):
     CustomerEvent.objects.filter(venue=venue, event_id="a1").update(
         amount=Decimal("999999999999.99")
     )
+    rebuild_facts(venue=venue)  # as an operator does after changing events out of band
 
     with pytest.raises(
         CommandError, match=r"Run \d+ failed: NumericValueOutOfRange: numeric field overflow"

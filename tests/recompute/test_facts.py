@@ -3,9 +3,13 @@ hand-computed values, on PostgreSQL and through the portable ORM path."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from customer_intel.analytics.events import EventRecord, facts_from_events
 from customer_intel.models import CustomerEvent, CustomerFacts, PendingCustomer
@@ -112,7 +116,71 @@ def test_pending_marks_are_taken_in_chunks_and_only_for_this_venue(scenario_venu
 
     chunks = list(facts_service.pending_take(venue=scenario_venue, chunk_size=3))
 
-    assert [len(chunk) for chunk in chunks] == [3, 3, 1]
-    assert [c for chunk in chunks for c in chunk] == CUSTOMERS
+    assert [len(chunk.customers) for chunk in chunks] == [3, 3, 1]
+    assert [c for chunk in chunks for c in chunk.customers] == CUSTOMERS
+    # Ingestion kept every one's facts current.
+    assert all(chunk.facts_current == set(chunk.customers) for chunk in chunks)
     assert list(facts_service.pending_take(venue=scenario_venue, chunk_size=3)) == []
     assert PendingCustomer.objects.filter(venue=other_venue).count() == 1
+
+
+_STORED_FIELDS = (*FACT_FIELDS, "purchase_day_numbers")
+
+
+def _stored_with_days(venue) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return {
+        values[0]: dict(zip(_STORED_FIELDS, values, strict=True))
+        for values in CustomerFacts.objects.filter(venue=venue).values_list(*_STORED_FIELDS)
+    }
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_facts_kept_by_ingestion_equal_a_rebuild_whatever_the_batches(db, data):
+    events = scenario.validated_events()
+    order = data.draw(st.permutations(range(len(events))), label="arrival order")
+    cuts = data.draw(
+        st.lists(st.integers(1, len(events) - 1), unique=True, max_size=6), label="batch ends"
+    )
+    replayed = data.draw(st.lists(st.sampled_from(range(len(events))), max_size=4))
+    arriving = [events[i] for i in order]
+    bounds = [0, *sorted(cuts), len(arriving)]
+    kept = VenueFactory(timezone=scenario.TIMEZONE)
+    for start, end in itertools.pairwise(bounds):
+        ingest_events(venue=kept, events=arriving[start:end])
+    # Replays are duplicates: they must change nothing.
+    ingest_events(venue=kept, events=[events[i] for i in replayed])
+    rebuilt = VenueFactory(timezone=scenario.TIMEZONE)
+    ingest_events(venue=rebuilt, events=events)
+    rebuild_facts(venue=rebuilt)
+
+    kept_facts = _stored_with_days(kept)
+    assert kept_facts == _stored_with_days(rebuilt)
+    dst = kept_facts[scenario.DST]
+    assert {key: dst[key] for key in scenario.DST_FACTS} == scenario.DST_FACTS
+    assert all(
+        facts["purchase_days"] == len(facts["purchase_day_numbers"])
+        for facts in kept_facts.values()
+    )
+
+
+def test_a_bulk_loaded_mark_stays_stale_when_ingestion_marks_the_customer_again(scenario_venue):
+    PendingCustomer.objects.filter(venue=scenario_venue, customer=scenario.VIP).update(
+        facts_current=False
+    )
+    ingest_events(
+        venue=scenario_venue,
+        events=scenario.validated_events(
+            [(scenario.VIP, scenario.PURCHASED, "2026-06-14T12:00", "60.00", 1, "opera")],
+            prefix="again",
+        ),
+    )
+
+    pending = PendingCustomer.objects.filter(venue=scenario_venue)
+    marks = dict(pending.values_list("customer", "facts_current"))
+    assert marks[scenario.VIP] is False
+    assert all(current for customer, current in marks.items() if customer != scenario.VIP)
