@@ -125,6 +125,19 @@ def profiles_clear(*, venue: Venue) -> None:
         cursor.execute(f"DELETE FROM {_PROFILES} WHERE venue_id = %s", [venue.pk])  # noqa: S608
 
 
+def profiles_analyze() -> None:
+    """Refresh the profile table's planner statistics after a full run rewrote a venue.
+
+    Until autovacuum gets to it, the planner would still see the table as it was before: after
+    a venue's first full run it took a million profiles for a few thousand and picked bitmap
+    scans of the whole venue for lookups of a few customers (1.4 s instead of 0.1 s for
+    10,000). Sampling costs about half a second at a million rows.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_PROFILES}")
+
+
 def profiles_insert(*, venue: Venue, rows: Iterable[ProfileRow]) -> int:
     """Insert new profiles (no row may exist for these customers); returns how many.
 
@@ -241,9 +254,25 @@ def counted_profiles(
     tally = SegmentTally()
     if not customers or snapshot.computed_at is None:
         return tally
-    stored = CustomerProfile.objects.filter(
-        venue=venue, customer__in=list(customers), computed_at__lte=snapshot.computed_at
-    ).values_list("segment", "rfm_segment")
+    if connection.vendor == "postgresql":
+        # The customers joined as a relation: one unique-index probe each, whatever the
+        # table's statistics say (right after a full run they are stale, and the planner
+        # chose a bitmap scan of the whole venue for the equivalent IN list: 1.4 s for
+        # 10,000 customers of a million).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.segment, p.rfm_segment FROM unnest(%s::text[]) AS c(customer) "  # noqa: S608
+                f"JOIN {_PROFILES} p ON p.venue_id = %s AND p.customer = c.customer "
+                "WHERE p.computed_at <= %s",
+                [list(customers), venue.pk, snapshot.computed_at],
+            )
+            stored = cursor.fetchall()
+    else:
+        stored = list(
+            CustomerProfile.objects.filter(
+                venue=venue, customer__in=list(customers), computed_at__lte=snapshot.computed_at
+            ).values_list("segment", "rfm_segment")
+        )
     for segment, rfm_segment in stored:
         tally.segments[segment] += 1
         tally.rfm_segments[rfm_segment] += 1

@@ -317,6 +317,8 @@ def _run_full(
         done.events += events
         if progress is not None:
             progress(done.customers)
+    with done.phase("analyze"):
+        profile_store.profiles_analyze()
     with done.phase("snapshot"):
         profile_store.snapshot_store(
             venue=venue,
