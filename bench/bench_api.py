@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import itertools
+import json
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
@@ -57,6 +60,11 @@ from customer_intel.models import (  # noqa: E402
     Venue,
     VenueMembership,
 )
+
+# The server configuration measured by default (see docs/PERFORMANCE.md, "## API").
+DEFAULT_WORKERS = 4
+DEFAULT_CLASS = "sync"
+DEFAULT_THREADS = 1
 
 SEARCHES = [
     "segment=at_risk&minTotalSpent=500&ordering=-totalSpent",
@@ -198,7 +206,7 @@ def _store_snapshot(venue: Venue) -> None:
     )
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
+def start_server(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
@@ -210,12 +218,14 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         str(ROOT / ".venv/bin/gunicorn"),
         "config.wsgi",
         f"--workers={workers}",
-        "--worker-class=sync",
+        f"--worker-class={worker_class}",
+        f"--threads={threads}",
         f"--bind=127.0.0.1:{port}",
         "--backlog=256",
         # A million-row CSV takes longer than the default 30 s worker timeout.
         "--timeout=600",
         "--log-level=error",
+        # No access log: request paths may carry raw customer ids.
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
@@ -236,41 +246,138 @@ def stop_server(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
-def load(port: int, paths: list[str], token: str, concurrency: int, total: int) -> dict[str, float]:
-    """`total` GETs over `paths` from `concurrency` threads: latency percentiles (ms), req/s."""
-    counter = itertools.count()
-    latencies: list[float] = []
-    failures: list[int] = []
-    headers = {"Authorization": f"Token {token}"}
+def require_wrk() -> str:
+    """The path of wrk, the load generator; exits with how to install it when missing."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit(
+            "bench_api.py needs wrk (https://github.com/wg/wrk), an HTTP load generator that "
+            "costs the server little CPU: `apt-get install wrk` (Debian/Ubuntu) or "
+            "`brew install wrk`."
+        )
+    return wrk
 
-    def worker() -> None:
-        while (i := next(counter)) < total:
-            started = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request("GET", paths[i % len(paths)], headers=headers)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            latencies.append(time.perf_counter() - started)
-            if response.status != 200:
-                failures.append(response.status)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    if failures:
-        raise RuntimeError(f"{len(failures)} failed requests, e.g. HTTP {failures[0]}")
-    cuts = statistics.quantiles(latencies, n=100)
+# Rotates over the scenario's paths and prints the figures as one JSON line. Latencies are in
+# microseconds; `status` counts answers other than 2xx/3xx.
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local counter = 0
+wrk.headers["Authorization"] = "Token %(token)s"
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %%d, "duration_us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, ' ..
+    '"errors": %%d, "status_errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+class CpuMeter:
+    """CPU seconds spent by the gunicorn workers, the database backends serving them, the load
+    generator, and the whole machine, between two readings."""
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        self.server = server
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def _process_seconds(self, pids: list[int]) -> dict[int, float]:
+        seconds = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
+        return seconds
+
+    def _backend_pids(self) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def _machine_seconds(self) -> float:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        busy = sum(int(value) for value in fields) - int(fields[3]) - int(fields[4])
+        return busy / self.ticks  # all cores, idle and iowait excluded
+
+    def read(self) -> dict[str, Any]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "server": self._process_seconds(worker_pids(self.server.pid)),
+            # A backend that starts during the run (CONN_MAX_AGE renews connections) counts
+            # from zero; one that ends loses its last reading's share, a slight undercount.
+            "database": self._process_seconds(self._backend_pids()),
+            "client": {0: children.ru_utime + children.ru_stime},
+            "machine": {0: self._machine_seconds()},
+        }
+
+    @staticmethod
+    def spent(before: dict[str, Any], after: dict[str, Any], side: str) -> float:
+        """CPU seconds of `side` between two readings, over the processes alive at the end."""
+        return sum(value - before[side].get(pid, 0.0) for pid, value in after[side].items())
+
+
+def load(
+    wrk: str, port: int, paths: list[str], token: str, concurrency: int, seconds: float
+) -> dict[str, float]:
+    """wrk over `paths` with `concurrency` connections for `seconds`: latency percentiles (ms),
+    requests/s. wrk keeps a connection open when the server allows it (gthread workers) and
+    reconnects when the server closes it (sync workers)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            WRK_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths), "token": token}
+        )
+    try:
+        command = [
+            wrk,
+            "--threads=1",
+            f"--connections={concurrency}",
+            f"--duration={seconds:g}s",
+            "--timeout=60s",
+            f"--script={script.name}",
+            f"http://127.0.0.1:{port}",
+        ]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    line = next((ln for ln in output.splitlines() if ln.startswith("WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no figures:\n{output}")
+    figures = json.loads(line[4:])
+    if figures["errors"] or figures["status_errors"]:
+        raise RuntimeError(
+            f"{figures['status_errors']} non-2xx answers and {figures['errors']} socket errors"
+        )
     return {
-        "p50": statistics.median(latencies) * 1000,
-        "p95": cuts[94] * 1000,
-        "p99": cuts[98] * 1000,
-        "rps": total / wall,
+        "p50": figures["p50"] / 1000,
+        "p95": figures["p95"] / 1000,
+        "p99": figures["p99"] / 1000,
+        "rps": figures["requests"] / (figures["duration_us"] / 1e6),
+        "requests": figures["requests"],
     }
+
+
+def measured_load(meter: CpuMeter, *args: Any) -> dict[str, float]:
+    """`load` plus the CPU milliseconds per request of each side, and the machine's load."""
+    before = meter.read()
+    figures = load(*args)
+    after = meter.read()
+    seconds = args[-1]
+    for side in ("server", "database", "client"):
+        figures[f"cpu_{side}"] = meter.spent(before, after, side) * 1000 / figures["requests"]
+    # Cores busy on average during the run, whoever used them.
+    figures["machine_cores"] = meter.spent(before, after, "machine") / seconds
+    return figures
 
 
 def worker_pids(master: int) -> list[int]:
@@ -293,11 +400,11 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def csv_export(port: int, venue: Venue, token: str) -> dict[str, float]:
+def csv_export(wrk: str, port: int, venue: Venue, token: str) -> dict[str, float]:
     """Stream every profile as CSV from a one-worker server; time, rows, the worker's RSS."""
-    server = start_server(port, workers=1)
+    server = start_server(port, workers=1, worker_class="sync", threads=1)
     try:
-        load(port, [f"/customers/venue/{venue.pk}/segments"], token, 1, 20)  # warm up
+        load(wrk, port, [f"/customers/venue/{venue.pk}/segments"], token, 1, 1)  # warm up
         (pid,) = worker_pids(server.pid)
         before = peak_rss_mb(pid)
         started = time.perf_counter()
@@ -329,56 +436,106 @@ def csv_export(port: int, venue: Venue, token: str) -> dict[str, float]:
         stop_server(server)
 
 
+PING = "ping (minimal DRF)"
+PROFILE = "profile"
+SEARCH = "search (2 filters + ordering)"
+SEGMENTS = "segments"
+
+
+def verdicts(results: dict[tuple[str, int], dict[str, float]], concurrency: int) -> list[str]:
+    """The issue's three latency targets at one concurrency, each met or missed."""
+    ping, profile = results[(PING, concurrency)], results[(PROFILE, concurrency)]
+    search, segments = results[(SEARCH, concurrency)], results[(SEGMENTS, concurrency)]
+    ratio = profile["p50"] / ping["p50"]
+    checks = [
+        (f"profile p50 {ratio:.2f}x ping (target <= 1.3x)", ratio <= 1.3),
+        (f"search p95 {search['p95']:.1f} ms (target <= 50 ms)", search["p95"] <= 50),
+        (f"segments p50 {segments['p50']:.1f} ms (target <= 20 ms)", segments["p50"] <= 20),
+    ]
+    return [f"{'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--seconds", type=float, default=10, help="of load per measurement")
     # Concurrency 1 is the service time without queueing, for reading the others.
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default=DEFAULT_CLASS)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--skip-csv", action="store_true")
+    parser.add_argument(
+        "--only", nargs="+", choices=["ping", "profile", "search", "segments"], help="scenarios"
+    )
     args = parser.parse_args()
+    wrk = require_wrk()
 
     venue, token, sample = ensure_bench_venue(args.customers)
     base = f"/customers/venue/{venue.pk}"
     scenarios = {
-        "ping (minimal DRF)": ["/bench/ping"],
-        "profile": [f"{base}/{customer}" for customer in sample],
-        "search (2 filters + ordering)": [f"{base}/search?{query}" for query in SEARCHES],
-        "segments": [f"{base}/segments"],
+        PING: ["/bench/ping"],
+        PROFILE: [f"{base}/{customer}" for customer in sample],
+        SEARCH: [f"{base}/search?{query}" for query in SEARCHES],
+        SEGMENTS: [f"{base}/segments"],
     }
-    print(f"venue {venue.pk}: {args.customers:,} profiles; gunicorn {args.workers} sync workers")
-    server = start_server(args.port, args.workers)
-    results: dict[tuple[str, int], list[dict[str, float]]] = {}
+    if args.only:
+        scenarios = {name: paths for name, paths in scenarios.items() if name in args.only}
+    server_line = (
+        f"gunicorn {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        + f" on {os.cpu_count()} cores"
+    )
+    print(f"venue {venue.pk}: {args.customers:,} profiles; {server_line}; wrk, 1 thread")
+    server = start_server(args.port, args.workers, args.worker_class, args.threads)
+    meter = CpuMeter(server)
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     try:
-        for paths in scenarios.values():
-            load(args.port, paths, token, args.workers, 100)  # warm every worker
+        for paths in scenarios.values():  # warm every worker, thread and database connection
+            load(wrk, args.port, paths, token, max(args.concurrency), 2)
         for _ in range(args.repeat):
             for concurrency in args.concurrency:
                 for name, paths in scenarios.items():
-                    figures = load(args.port, paths, token, concurrency, args.requests)
-                    results.setdefault((name, concurrency), []).append(figures)
-                    print(f"  {name} x{concurrency}: p50 {figures['p50']:.1f} ms", flush=True)
+                    figures = measured_load(
+                        meter, wrk, args.port, paths, token, concurrency, args.seconds
+                    )
+                    runs.setdefault((name, concurrency), []).append(figures)
+                    print(
+                        f"  {name} x{concurrency}: p50 {figures['p50']:.1f} ms, "
+                        f"{figures['rps']:.0f} req/s",
+                        flush=True,
+                    )
     finally:
         stop_server(server)
 
-    print(f"\nmedians over {args.repeat} runs of {args.requests} requests each")
-    print(f"{'endpoint':32} {'conc':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}")
-    for (name, concurrency), runs in results.items():
-        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    results = {
+        key: {field: statistics.median(run[field] for run in values) for field in values[0]}
+        for key, values in runs.items()
+    }
+    print(f"\nmedians over {args.repeat} runs of {args.seconds:g} s each; {server_line}")
+    print(
+        f"{'endpoint':30} {'conc':>4} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>6}"
+        f" | CPU ms/request: {'server':>6} {'db':>5} {'wrk':>5} | cores busy"
+    )
+    for (name, concurrency), median in sorted(
+        results.items(), key=lambda item: (item[0][1], list(scenarios).index(item[0][0]))
+    ):
         print(
-            f"{name:32} {concurrency:>4} {median['p50']:>8.1f} {median['p95']:>8.1f} "
-            f"{median['p99']:>8.1f} {median['rps']:>7.0f}"
+            f"{name:30} {concurrency:>4} {median['p50']:>7.1f} {median['p95']:>7.1f} "
+            f"{median['p99']:>7.1f} {median['rps']:>6.0f} | {'':15} {median['cpu_server']:>6.2f} "
+            f"{median['cpu_database']:>5.2f} {median['cpu_client']:>5.2f} | "
+            f"{median['machine_cores']:.2f} of {os.cpu_count()}"
         )
-    for concurrency in args.concurrency:
-        ping = statistics.median(r["p50"] for r in results[("ping (minimal DRF)", concurrency)])
-        profile = statistics.median(r["p50"] for r in results[("profile", concurrency)])
-        print(f"profile p50 / ping p50 at concurrency {concurrency}: {profile / ping:.2f}")
+    if len(scenarios) == 4:
+        for concurrency in args.concurrency:
+            print(f"\nconcurrency {concurrency}:")
+            for line in verdicts(results, concurrency):
+                print(f"  {line}")
 
     if not args.skip_csv:
-        figures = csv_export(args.port + 1, venue, token)
+        figures = csv_export(wrk, args.port + 1, venue, token)
         print(
             f"\nCSV export: {figures['rows']:,} rows, {figures['megabytes']:.0f} MB in "
             f"{figures['seconds']:.1f} s (first byte after {figures['first_byte_seconds']:.2f} "
