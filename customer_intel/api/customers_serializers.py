@@ -331,8 +331,49 @@ def predictions_json(profile: CustomerProfile) -> dict[str, Any]:
     }
 
 
-def profile_json(profile: CustomerProfile) -> dict[str, Any]:
-    """What CustomerProfileSerializer gives, fast."""
+# The profile fields profile_json reads (and the id), for pages read as named rows.
+PROFILE_JSON_FIELDS = (
+    "id",
+    "customer",
+    "venue_id",
+    "first_seen",
+    "last_seen",
+    "total_purchases",
+    "total_spent",
+    "total_tickets",
+    "average_order_value",
+    "purchase_frequency",
+    "days_since_last_purchase",
+    "segment",
+    "predicted_lifetime_value",
+    "churn_probability",
+    "preferred_event_types",
+    "purchase_time",
+    "first_purchase_at",
+    "last_purchase_at",
+    "rfm_recency",
+    "rfm_frequency",
+    "rfm_monetary",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+    "rfm_segment",
+    "probability_alive",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "predicted_clv_365d",
+    "predicted_clv_3y",
+    "expected_next_order_at",
+    "average_days_between_orders",
+    "prediction_unavailable_reason",
+    "as_of",
+    "computed_at",
+)
+
+
+def profile_json(profile: Any) -> dict[str, Any]:
+    """What CustomerProfileSerializer gives, fast; `profile` is a model instance or a row
+    with the PROFILE_JSON_FIELDS."""
     return {
         "customerId": profile.customer,
         "venueId": str(profile.venue_id),
@@ -382,4 +423,23 @@ def customer_clv_json(profile: CustomerProfile) -> dict[str, Any]:
         "predictions": predictions_json(profile),
         "asOf": iso(profile.as_of),
         "computedAt": iso(profile.computed_at),
+    }
+
+
+def segments_json(body: dict[str, Any]) -> dict[str, Any]:
+    """What SegmentsSerializer gives for `body`, fast."""
+    return {
+        "venueId": str(body["venueId"]),
+        "by": body["by"],
+        "segments": [
+            {
+                "segment": share["segment"],
+                "count": int(share["count"]),
+                "percentage": float(share["percentage"]),
+            }
+            for share in body["segments"]
+        ],
+        "totalCustomers": int(body["totalCustomers"]),
+        "asOf": iso(body["asOf"]),
+        "computedAt": iso(body["computedAt"]),
     }

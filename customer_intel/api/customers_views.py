@@ -8,13 +8,14 @@ may not read give the same 404. Views validate, call a selector or service, and 
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -26,12 +27,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from customer_intel.analytics.journey import JourneyEvent, JourneySummary, summarize_journey
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
 from customer_intel.api.camel import CSV_COLUMNS, ORDERING_FIELDS
+from customer_intel.api.compiled import CompiledLookup
 from customer_intel.api.customers_serializers import (
+    PROFILE_JSON_FIELDS,
     CustomerClvSerializer,
     CustomerInsightsSerializer,
     CustomerProfileSerializer,
@@ -48,6 +52,7 @@ from customer_intel.api.customers_serializers import (
     iso,
     money,
     profile_json,
+    segments_json,
 )
 from customer_intel.api.filters import DEFAULT_ORDERING, CustomerProfileFilterSet
 from customer_intel.api.pagination import (
@@ -61,7 +66,13 @@ from customer_intel.api.pagination import (
 )
 from customer_intel.api.renderers import CSVRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
-from customer_intel.models import CustomerEvent, CustomerProfile, SegmentSnapshot, Venue
+from customer_intel.models import (
+    CustomerEvent,
+    CustomerProfile,
+    SegmentSnapshot,
+    Venue,
+    VenueMembership,
+)
 from customer_intel.privacy import resolve_customer_id
 from customer_intel.selectors import (
     JOURNEY_FIELDS,
@@ -110,6 +121,36 @@ PAGE_PARAMETERS = [
 ]
 
 
+def venue_uuid(venue_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(venue_id)
+    except ValueError:
+        return None
+
+
+def _member_profile(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+    # The venue's id is the URL's, the membership is a one-time filter (it does not depend on
+    # the profile row) and the profile comes from the (venue, customer) unique index.
+    membership = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
+    return CustomerProfile.objects.filter(venue_id=venue_id, customer=customer).filter(
+        Exists(membership)
+    )[:1]
+
+
+def _member_snapshot(*, venue_id: uuid.UUID, user_id: int) -> QuerySet:
+    membership = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
+    return SegmentSnapshot.objects.filter(venue_id=venue_id).filter(Exists(membership))[:1]
+
+
+MEMBER_SNAPSHOT = CompiledLookup(SegmentSnapshot, _member_snapshot, venue_id=uuid.UUID, user_id=int)
+
+
+# A member's read of one stored profile, the hottest query of the API, compiled once.
+MEMBER_PROFILE = CompiledLookup(
+    CustomerProfile, _member_profile, venue_id=uuid.UUID, customer=str, user_id=int
+)
+
+
 class FormatAsParameterMixin:
     """An unknown `?format=` is a bad parameter (400), not DRF's 404."""
 
@@ -134,9 +175,17 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
     @cached_property
     def stored_profile(self) -> CustomerProfile | None:
         # The common case, a readable venue and a stored profile, costs one query.
-        return customer_profile_for_user(
-            user=self.request.user, venue_id=self.kwargs["venue_id"], customer=self.customer
-        )
+        user = self.request.user
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        if user.is_staff or venue_id is None:
+            return customer_profile_for_user(
+                user=user, venue_id=self.kwargs["venue_id"], customer=self.customer
+            )
+        profile = MEMBER_PROFILE.first(venue_id=venue_id, customer=self.customer, user_id=user.pk)
+        if profile is not None:
+            # The membership proved access; the venue's other fields load if ever asked for.
+            profile.venue = Venue.from_db(profile._state.db, ["id"], [venue_id])
+        return profile
 
     @cached_property
     def venue(self) -> Venue:
@@ -161,10 +210,18 @@ class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
 
     @cached_property
     def venue(self) -> Venue:
-        # The venue and its snapshot in one query.
-        venue = venue_with_snapshot_for_user(
-            user=self.request.user, venue_id=self.kwargs["venue_id"]
-        )
+        user, venue_id = self.request.user, self.kwargs["venue_id"]
+        member_venue = venue_uuid(venue_id) if not user.is_staff else None
+        if member_venue is not None:
+            # The common case, a member reading a venue with a snapshot: one compiled query.
+            snapshot = MEMBER_SNAPSHOT.first(venue_id=member_venue, user_id=user.pk)
+            if snapshot is not None:
+                # The membership proved access; the venue's other fields load if ever asked.
+                venue = Venue.from_db(snapshot._state.db, ["id"], [member_venue])
+                venue.segment_snapshot = snapshot
+                return venue
+        # Staff, no snapshot yet, or no access: the venue and its snapshot in one query.
+        venue = venue_with_snapshot_for_user(user=user, venue_id=venue_id)
         if venue is None:
             raise NotFound(VENUE_NOT_FOUND)
         return venue
@@ -202,7 +259,7 @@ class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
             "asOf": snapshot.as_of if snapshot else None,
             "computedAt": snapshot.computed_at if snapshot else None,
         }
-        return Response(SegmentsSerializer(body).data)
+        return Response(segments_json(body))
 
 
 def segment_shares(
@@ -352,6 +409,20 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
     filterset_class = CustomerProfileFilterSet
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
+    def initial(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Authentication, format, permissions and throttles as everywhere; the venue is
+        # resolved here too except for a member's JSON page, whose own query checks access.
+        APIView.initial(self, request, *args, **kwargs)
+        if self.member_venue is None or request.accepted_renderer.format == "csv":
+            _ = self.venue
+
+    @cached_property
+    def member_venue(self) -> uuid.UUID | None:
+        """The URL's venue id when a member (not staff) asks for it, else None."""
+        if self.request.user.is_staff:
+            return None
+        return venue_uuid(self.kwargs["venue_id"])
+
     @extend_schema(
         operation_id="customer_search",
         description="Filters combine with AND; ranges are inclusive except lastPurchaseBefore. "
@@ -368,18 +439,37 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         },
     )
     def get(self, request: Request, venue_id: str) -> Response | StreamingHttpResponse:
-        filterset = CustomerProfileFilterSet(
-            data=request.query_params,
-            queryset=customer_profiles_for_venue(venue=self.venue),
-            request=request,
-        )
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
-        order = keyset_order(filterset.form.cleaned_data.get("ordering") or DEFAULT_ORDERING)
-        if request.accepted_renderer.format == "csv":
-            return self._csv_response(filterset.qs, order)
-        paginator = KeysetPaginator(request=request, order=order, model=CustomerProfile)
-        rows = paginator.page(filterset.qs)
+        csv_export = request.accepted_renderer.format == "csv"
+        if self.member_venue is not None and not csv_export:
+            # A membership check PostgreSQL evaluates once, before walking the index: the
+            # venue access and the page in one query. An empty page tells a missing or
+            # unreadable venue (404) apart below.
+            memberships = VenueMembership.objects.filter(
+                user_id=request.user.pk, venue_id=self.member_venue
+            )
+            profiles = CustomerProfile.objects.filter(venue_id=self.member_venue).filter(
+                Exists(memberships)
+            )
+        else:
+            profiles = customer_profiles_for_venue(venue=self.venue)
+        try:
+            filterset = CustomerProfileFilterSet(
+                data=request.query_params, queryset=profiles, request=request
+            )
+            if not filterset.is_valid():
+                raise translate_validation(filterset.errors)
+            ordering = filterset.form.cleaned_data.get("ordering") or DEFAULT_ORDERING
+            order = keyset_order(ordering)
+            if csv_export:
+                return self._csv_response(filterset.qs, order)
+            paginator = KeysetPaginator(request=request, order=order, model=CustomerProfile)
+        except ValidationError:
+            _ = self.venue  # a venue the caller may not read is a 404 before any 400
+            raise
+        # Named rows instead of model instances: a page of 50 builds no models.
+        rows = paginator.page(filterset.qs.values_list(*PROFILE_JSON_FIELDS, named=True))
+        if not rows:
+            _ = self.venue
         return Response(
             {
                 "results": [profile_json(row) for row in rows],

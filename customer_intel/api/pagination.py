@@ -96,10 +96,11 @@ class KeysetPaginator:
         self.position = self._decode(request.query_params.get(CURSOR_PARAM))
         self.next_url: str | None = None
 
-    def page(self, queryset: QuerySet) -> list[Model]:
-        """At most `page_size` rows after the cursor's position."""
+    def page(self, queryset: QuerySet) -> list[Any]:
+        """At most `page_size` rows after the cursor's position: model instances, or named
+        rows (`values_list(..., named=True)`) holding `id` and the ordering field."""
         wanted = self.page_size + 1
-        rows: list[Model] = []
+        rows: list[Any] = []
         if self.position is None or not self.position.in_nulls:
             rows = list(self._after_values(queryset)[:wanted])
         if len(rows) < wanted and self.order.nullable:
@@ -131,13 +132,13 @@ class KeysetPaginator:
         lookup = "id__lt" if self.order.descending else "id__gt"
         return queryset.filter(**{lookup: self.position.id})
 
-    def _encode(self, row: Model) -> str:
+    def _encode(self, row: Any) -> str:
         value = getattr(row, self.order.field)
         if isinstance(value, datetime):
             value = value.isoformat()
         elif isinstance(value, Decimal):
             value = str(value)
-        payload = {"o": self.order.key, "v": value, "i": row.pk, "n": value is None}
+        payload = {"o": self.order.key, "v": value, "i": row.id, "n": value is None}
         return signing.dumps(payload, salt=_CURSOR_SALT)
 
     def _decode(self, raw: str | None) -> _Position | None:

@@ -1,0 +1,126 @@
+"""The per-request shortcuts of the hot endpoints answer exactly what the general paths do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.http import QueryDict
+from rest_framework.test import APIClient
+
+from customer_intel.api.authentication import BearerOrTokenAuthentication
+from customer_intel.api.customers_serializers import (
+    PROFILE_JSON_FIELDS,
+    CustomerProfileSerializer,
+    SegmentsSerializer,
+    profile_json,
+    segments_json,
+)
+from customer_intel.api.filters import CustomerProfileFilterSet
+from customer_intel.models import CustomerProfile
+from tests.api.conftest import make_profile, make_snapshot
+from tests.factories import MembershipFactory, UserFactory, token_for
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "venueId": "5d7f3f3e-1c7a-4d7e-9a3b-2f0c1e9b8a01",
+            "by": "segment",
+            "segments": [
+                {"segment": "vip", "count": 3, "percentage": 37.5},
+                {"segment": "new", "count": 0, "percentage": 0.0},
+            ],
+            "totalCustomers": 8,
+            "asOf": datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC),
+            "computedAt": datetime(2026, 3, 1, 12, 5, tzinfo=UTC),
+        },
+        {
+            "venueId": "5d7f3f3e-1c7a-4d7e-9a3b-2f0c1e9b8a01",
+            "by": "rfm",
+            "segments": [{"segment": "Champions", "count": 0, "percentage": 0.0}],
+            "totalCustomers": 0,
+            "asOf": None,
+            "computedAt": None,
+        },
+    ],
+)
+def test_segments_json_matches_the_serializer(body):
+    assert segments_json(body) == SegmentsSerializer(body).data
+
+
+@pytest.mark.django_db
+def test_profile_json_of_a_named_row_matches_the_serializer(venue):
+    make_profile(venue, "someone")
+    profile = CustomerProfile.objects.get()
+    row = CustomerProfile.objects.values_list(*PROFILE_JSON_FIELDS, named=True).get()
+    assert profile_json(row) == CustomerProfileSerializer(profile).data
+
+
+@pytest.mark.django_db
+class TestTokenLookup:
+    def test_returns_the_user_and_its_token(self):
+        user = UserFactory()
+        key = token_for(user)
+        found_user, token = BearerOrTokenAuthentication().authenticate_credentials(key)
+        assert found_user == user
+        assert token.key == key
+        assert token.user is found_user
+
+    def test_an_inactive_user_is_refused(self):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(is_active=False))}")
+        response = client.get("/customers/venue/00000000-0000-0000-0000-000000000000/segments")
+        assert response.status_code == 401
+        assert response.json()["error"]["message"] == "User inactive or deleted."
+
+
+@pytest.mark.django_db
+class TestMemberShortcuts:
+    def test_segments_of_a_venue_without_a_snapshot_are_zeros(self, reader_client, venue):
+        response = reader_client.get(f"/customers/venue/{venue.pk}/segments")
+        assert response.status_code == 200
+        assert response.json()["totalCustomers"] == 0
+        assert response.json()["asOf"] is None
+
+    def test_segments_read_by_a_member_and_by_staff_are_the_same(self, reader_client, venue):
+        make_snapshot(venue, segment_counts={"vip": 2}, total_customers=4)
+        staff = APIClient()
+        staff.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(is_staff=True))}")
+        url = f"/customers/venue/{venue.pk}/segments"
+        assert reader_client.get(url).json() == staff.get(url).json()
+
+    def test_a_membership_at_another_venue_reads_nothing(self, venue):
+        make_profile(venue, "someone")
+        make_snapshot(venue, total_customers=1)
+        other = MembershipFactory().user
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(other)}")
+        for path in ("segments", "search", CustomerProfile.objects.get().customer):
+            response = client.get(f"/customers/venue/{venue.pk}/{path}")
+            assert response.status_code == 404, path
+
+    def test_an_empty_search_page_of_a_readable_venue_is_200(self, reader_client, venue):
+        response = reader_client.get(f"/customers/venue/{venue.pk}/search?segment=vip")
+        assert response.status_code == 200
+        assert response.json()["results"] == []
+
+    def test_a_bad_parameter_at_an_unreadable_venue_is_404(self, outsider_client, venue):
+        response = outsider_client.get(f"/customers/venue/{venue.pk}/search?pageSize=0")
+        assert response.status_code == 404
+
+    def test_the_profile_venue_is_the_urls(self, reader_client, venue):
+        profile = make_profile(venue, "someone")
+        response = reader_client.get(f"/customers/venue/{venue.pk}/{profile.customer}")
+        assert response.json()["venueId"] == str(venue.pk)
+
+
+def test_filtersets_share_their_filters_but_not_their_data():
+    first = CustomerProfileFilterSet(data=QueryDict("segment=vip&minTotalSpent=10"))
+    second = CustomerProfileFilterSet(data=QueryDict("segment=bogus"))
+    assert first.filters is second.filters
+    assert first.is_valid()
+    assert not second.is_valid()
+    assert first.form.cleaned_data["segment"] == ["vip"]
+    assert "segment" in second.errors
