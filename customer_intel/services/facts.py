@@ -435,18 +435,26 @@ def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[PendingChunk]:
     transaction rolls back.
     """
     after = ""
-    sql = f"""
-    DELETE FROM {_PENDING} p
-    WHERE p.venue_id = %s AND p.customer IN (
-        SELECT customer FROM {_PENDING}
-        WHERE venue_id = %s AND customer > %s ORDER BY customer LIMIT %s
+    # Keys first, then a delete of exactly those through the unique index. The marks table is
+    # a queue whose size swings between nothing and a whole venue, so its statistics are often
+    # wrong: as one statement (an IN subquery with the LIMIT) a plan made when the table looked
+    # empty re-ran the LIMIT scan for every mark, 20 s for 10,000 marks instead of 0.1 s.
+    select_sql = (
+        f"SELECT customer FROM {_PENDING} "  # noqa: S608
+        "WHERE venue_id = %s AND customer > %s ORDER BY customer LIMIT %s"
     )
-    RETURNING p.customer, p.facts_current
-    """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+    delete_sql = (
+        f"DELETE FROM {_PENDING} "  # noqa: S608
+        "WHERE venue_id = %s AND customer = ANY(%s::text[]) RETURNING customer, facts_current"
+    )
     while True:
         if _uses_sql():
             with connection.cursor() as cursor:
-                cursor.execute(sql, [venue.pk, venue.pk, after, chunk_size])
+                cursor.execute(select_sql, [venue.pk, after, chunk_size])
+                keys = [row[0] for row in cursor.fetchall()]
+                if not keys:
+                    return
+                cursor.execute(delete_sql, [venue.pk, keys])
                 marks = sorted(cursor.fetchall())
         else:
             marks = list(
@@ -454,16 +462,16 @@ def pending_take(*, venue: Venue, chunk_size: int) -> Iterator[PendingChunk]:
                 .order_by("customer")
                 .values_list("customer", "facts_current")[:chunk_size]
             )
-            PendingCustomer.objects.filter(
-                venue=venue, customer__in=[customer for customer, _current in marks]
-            ).delete()
-        if not marks:
-            return
-        yield PendingChunk(
-            customers=[customer for customer, _current in marks],
-            facts_current=frozenset(customer for customer, current in marks if current),
-        )
-        after = marks[-1][0]
+            keys = [customer for customer, _current in marks]
+            if not keys:
+                return
+            PendingCustomer.objects.filter(venue=venue, customer__in=keys).delete()
+        after = keys[-1]
+        if marks:
+            yield PendingChunk(
+                customers=[customer for customer, _current in marks],
+                facts_current=frozenset(customer for customer, current in marks if current),
+            )
 
 
 def facts_for_pending(*, venue: Venue, chunk: PendingChunk) -> tuple[list[CustomerFactsRow], int]:
