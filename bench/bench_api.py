@@ -356,7 +356,8 @@ def load(
     figures = json.loads(line[4:])
     if figures["errors"] or figures["status_errors"]:
         raise RuntimeError(
-            f"{figures['status_errors']} non-2xx answers and {figures['errors']} socket errors"
+            f"{figures['status_errors']} non-2xx answers and {figures['errors']} socket errors "
+            f"in {figures['requests']} requests to {paths[0]} at concurrency {concurrency}"
         )
     return {
         "p50": figures["p50"] / 1000,
@@ -482,7 +483,9 @@ def main() -> None:
         SEGMENTS: [f"{base}/segments"],
     }
     if args.only:
-        scenarios = {name: paths for name, paths in scenarios.items() if name in args.only}
+        scenarios = {
+            name: paths for name, paths in scenarios.items() if name.split()[0] in args.only
+        }
     server_line = (
         f"gunicorn {args.workers} {args.worker_class} workers"
         + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
