@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -51,6 +52,9 @@ class Venue(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    # The time zone the venue's CustomerFacts were aggregated in (local hours and days). When
+    # it differs from `timezone`, the next run rebuilds the facts from the event log first.
+    facts_timezone = models.CharField(max_length=64, blank=True, default="", editable=False)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,6 +81,12 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new venue has no facts yet: those ingestion builds are in its time zone.
+        if self._state.adding and not self.facts_timezone:
+            self.facts_timezone = self.timezone
+        super().save(*args, **kwargs)
 
     def segment_thresholds(self) -> defaults.SegmentThresholds:
         return defaults.SegmentThresholds(

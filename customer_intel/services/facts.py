@@ -389,6 +389,24 @@ def facts_rebuild(*, venue: Venue) -> int:
     return events
 
 
+def facts_rebuild_if_time_zone_changed(*, venue: Venue) -> int | None:
+    """Rebuild the venue's facts when they were aggregated in another time zone than the
+    venue's (its time zone was changed since): local hours and purchase days move.
+
+    Returns the events read, or None when the facts were already in the venue's time zone.
+    The venue's pending marks are marked current first (the rebuild reads every committed
+    event; an ingestion still in flight merges its own events afterwards), taking marks before
+    facts as ingestion does.
+    """
+    if venue.facts_timezone == venue.timezone:
+        return None
+    PendingCustomer.objects.filter(venue=venue).update(facts_current=True)
+    events = facts_rebuild(venue=venue)
+    Venue.objects.filter(pk=venue.pk).update(facts_timezone=venue.timezone)
+    venue.facts_timezone = venue.timezone
+    return events
+
+
 def facts_iter_chunks(*, venue: Venue, chunk_size: int) -> Iterator[list[CustomerFactsRow]]:
     """Every facts row of the venue in customer order, `chunk_size` rows at a time.
 

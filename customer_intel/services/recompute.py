@@ -401,9 +401,15 @@ def _run_locked(
     execute = _run_full if mode == RunMode.FULL else _run_incremental
     try:
         with transaction.atomic():
+            rebuild_started = time.monotonic()
+            rebuilt_events = facts_service.facts_rebuild_if_time_zone_changed(venue=venue)
+            rebuild_seconds = time.monotonic() - rebuild_started
             done = execute(
                 venue=venue, as_of=as_of, run=run, progress=progress, chunk_size=chunk_size
             )
+            if rebuilt_events is not None:
+                done.events += rebuilt_events
+                done.phases["time_zone_rebuild"] = rebuild_seconds
     except Exception as exc:
         run.customers_processed = 0
         run.events_processed = 0

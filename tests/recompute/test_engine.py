@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count
 
 from customer_intel.models import (
+    CustomerFacts,
     CustomerProfile,
     PendingCustomer,
     RecomputeRun,
@@ -397,3 +398,31 @@ def test_single_customer_gives_up_storing_behind_a_row_lock(other_session):
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_a_time_zone_change_rebuilds_the_facts_before_the_next_run_reads_them(scenario_venue):
+    run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF)
+    dst = CustomerProfile.objects.get(venue=scenario_venue, customer=scenario.DST)
+    assert dst.purchase_time == "morning"  # two of three purchases before noon in New York
+
+    scenario_venue.timezone = "UTC"  # where all three fall in the afternoon
+    scenario_venue.save()
+    ingest_events(
+        venue=scenario_venue,
+        events=scenario.validated_events(
+            [(scenario.DST, scenario.PURCHASED, "2026-06-14T14:00", "50.00", 1, "comedy")],
+            prefix="after-move",
+        ),
+    )
+    run = run_recompute(venue=scenario_venue, mode=RunMode.INCREMENTAL, as_of=AS_OF)
+
+    facts = CustomerFacts.objects.get(venue=scenario_venue, customer=scenario.DST)
+    # In UTC: 03:30 is the only morning; 16:30, 16:30, 15:30 and the new 14:00 are afternoons.
+    assert (facts.morning_purchases, facts.afternoon_purchases) == (1, 4)
+    dst = CustomerProfile.objects.get(venue=scenario_venue, customer=scenario.DST)
+    assert dst.purchase_time == "afternoon"
+    scenario_venue.refresh_from_db()
+    assert scenario_venue.facts_timezone == "UTC"
+    assert run.events_processed >= len(scenario.EVENTS)  # the rebuild read the whole log
+    # The next run finds the facts in the venue's time zone and reads no event.
+    assert run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF).events_processed == 1
