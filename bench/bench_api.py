@@ -1,17 +1,25 @@
 """Benchmark of the read API under gunicorn over a venue with a million profiles.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
-        .venv/bin/python bench/bench_api.py [--customers 1000000] [--requests 1500] \\
-        [--concurrency 1 8 32] [--workers 4] [--repeat 3] [--skip-csv]
+        .venv/bin/python bench/bench_api.py [--customers 1000000] [--seconds 10] \\
+        [--concurrency 1 8 32] [--workers 3] [--worker-class sync] [--repeat 3] [--skip-csv]
+
+Needs wrk (https://github.com/wg/wrk; `apt-get install wrk`), the load generator: one thread
+of C that costs the server's cores little (the benchmark exits saying so when it is missing;
+the test suite does not use it).
 
 The first time, creates the venue "API Bench" with --customers synthetic profiles (one
 INSERT ... SELECT over generate_series, then ANALYZE) and its segment snapshot, and a reader
-with a token. Then, with gunicorn (sync workers) on loopback, measures in one run:
+with a token. Then, with gunicorn on loopback, measures in one run:
 
 - `GET /bench/ping`: a minimal authenticated DRF endpoint (bench/api_urls.py), the yardstick;
 - the profile of a random customer, a search with two filters and an ordering, the segments;
-  p50 / p95 / p99 latency and requests/s at each concurrency (threads, one connection per
-  request as gunicorn's sync workers close them), medians over --repeat runs;
+  p50 / p95 / p99 latency and requests/s at each concurrency (wrk connections, each
+  reconnecting when a sync worker closes it), medians over --repeat runs of --seconds each,
+  with the CPU milliseconds per request of the gunicorn workers, of the PostgreSQL backends
+  serving them and of wrk, and how many cores the whole machine had busy;
+- the issue's targets at each concurrency: profile p50 <= 1.3x ping p50, search p95 <= 50
+  ms, segments p50 <= 20 ms;
 - a CSV export of every profile from a one-worker server: time, rows, and that worker's peak
   RSS (VmHWM) before and after.
 
@@ -61,8 +69,10 @@ from customer_intel.models import (  # noqa: E402
     VenueMembership,
 )
 
-# The server configuration measured by default (see docs/PERFORMANCE.md, "## API").
-DEFAULT_WORKERS = 4
+# The server configuration measured by default (see docs/PERFORMANCE.md, "## API"): on two
+# cores, three sync workers (one per core, one more to cover database waits) did as well as
+# any; gthread workers with keep-alive saved wrk's reconnections but no server CPU.
+DEFAULT_WORKERS = 3
 DEFAULT_CLASS = "sync"
 DEFAULT_THREADS = 1
 
