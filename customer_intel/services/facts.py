@@ -167,14 +167,34 @@ _MERGED_CATEGORIES = """(
         ) AS both_counts(category, purchases)
         GROUP BY category
     ) AS summed)"""
+# The usual batch adds at most one purchase day per customer, and a later one: the day is
+# then already known, or appended in order, without the set-returning merge (measured: the
+# merges were half of the facts upsert's 75 µs per customer).
+_DAY_KNOWN = "f.purchase_day_numbers @> EXCLUDED.purchase_day_numbers"
+_DAY_APPENDS = (
+    "jsonb_array_length(EXCLUDED.purchase_day_numbers) = 1 AND coalesce("
+    "(f.purchase_day_numbers ->> -1)::integer < (EXCLUDED.purchase_day_numbers ->> 0)::integer, "
+    "true)"
+)
 _MERGE: dict[str, str] = {
     "first_seen": "least(f.first_seen, EXCLUDED.first_seen)",
     "last_seen": "greatest(f.last_seen, EXCLUDED.last_seen)",
     "first_purchase_at": "least(f.first_purchase_at, EXCLUDED.first_purchase_at)",
     "last_purchase_at": "greatest(f.last_purchase_at, EXCLUDED.last_purchase_at)",
-    "purchase_days": f"jsonb_array_length({_MERGED_DAYS})",
-    "category_counts": _MERGED_CATEGORIES,
-    "purchase_day_numbers": _MERGED_DAYS,
+    "purchase_days": (
+        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_days "
+        f"WHEN {_DAY_APPENDS} THEN f.purchase_days + 1 "
+        f"ELSE jsonb_array_length({_MERGED_DAYS}) END"
+    ),
+    "category_counts": (
+        "CASE WHEN EXCLUDED.category_counts = '{}'::jsonb THEN f.category_counts "
+        f"ELSE {_MERGED_CATEGORIES} END"
+    ),
+    "purchase_day_numbers": (
+        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_day_numbers "
+        f"WHEN {_DAY_APPENDS} THEN f.purchase_day_numbers || EXCLUDED.purchase_day_numbers "
+        f"ELSE {_MERGED_DAYS} END"
+    ),
 }
 _ADDED = (
     "purchase_count",
