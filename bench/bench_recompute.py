@@ -48,7 +48,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from customer_intel.models import (  # noqa: E402
@@ -305,6 +305,37 @@ def _singles(venue: Venue, count: int) -> list[float]:
     return timings
 
 
+def _write_floor(venue: Venue) -> tuple[float, float, int]:
+    """What writing the venue's profiles costs PostgreSQL alone, with no Python in the loop:
+    seconds to copy them into a table with no index, seconds to build the profile table's
+    indexes on that copy afterwards, and how many indexes. Rolled back."""
+    table = CustomerProfile._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = %s",
+            [table],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+        started = time.perf_counter()
+        cursor.execute(
+            f"CREATE TABLE bench_profile_copy AS SELECT * FROM {table} "
+            "WHERE venue_id = %s ORDER BY customer",
+            [venue.pk],
+        )
+        copied = time.perf_counter() - started
+        started = time.perf_counter()
+        for number, definition in enumerate(definitions):
+            columns = definition[definition.index(" USING ") :]
+            unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
+            cursor.execute(
+                f"CREATE {unique}INDEX bench_index_{number} ON bench_profile_copy{columns}"
+            )
+        indexed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return copied, indexed, len(definitions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -342,6 +373,12 @@ def main() -> None:
         fulls.append(_full(venue))
     full_phases = PHASES.runs[first_full:]
     print(f"full run:            {', '.join(f'{s:.2f}' for s in fulls)} s", flush=True)
+    write_floor = _write_floor(venue)
+    print(
+        f"write floor:         {write_floor[0]:.2f} s copy, {write_floor[1]:.2f} s "
+        f"for {write_floor[2]} indexes",
+        flush=True,
+    )
     first_incremental = len(PHASES.runs)
     incrementals = []
     for _ in range(args.repeat):
@@ -365,6 +402,11 @@ def main() -> None:
         print(f"rebuild_facts                {statistics.median(rebuilds):.2f} s")
     print(f"full run                     {full:.2f} s = {full / floor:.2f}x floor (target <= 1.5x)")
     print(f"  phases (s, median)         {_phases_text(full_phases)}")
+    print(
+        f"  writing the profiles alone {write_floor[0]:.2f} s into a table without index "
+        f"({write_floor[0] / floor:.2f}x floor) + {write_floor[1]:.2f} s to build its "
+        f"{write_floor[2]} indexes: ({sum(write_floor[:2]) / floor:.2f}x floor with no Python)"
+    )
     print(
         f"incremental ({args.share:.0%} customers)    {incremental:.2f} s = "
         f"{incremental / full:.1%} of full (target <= 5%)"
