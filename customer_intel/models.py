@@ -191,7 +191,10 @@ class CustomerFacts(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="customer_facts")
+    # No index of its own: the unique key leads with the venue.
+    venue = models.ForeignKey(
+        Venue, on_delete=models.CASCADE, related_name="customer_facts", db_index=False
+    )
     customer = models.CharField(max_length=PSEUDONYM_LENGTH)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
@@ -228,7 +231,10 @@ class CustomerProfile(models.Model):
     """The cached profile of one customer at one venue, as of `as_of`."""
 
     id = models.BigAutoField(primary_key=True)
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="profiles")
+    # No index of its own: every index of the table leads with the venue.
+    venue = models.ForeignKey(
+        Venue, on_delete=models.CASCADE, related_name="profiles", db_index=False
+    )
     customer = models.CharField(max_length=PSEUDONYM_LENGTH, help_text="Customer pseudonym.")
 
     total_purchases = models.IntegerField(default=0)
