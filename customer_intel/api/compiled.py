@@ -88,6 +88,12 @@ class CompiledLookup:
 
     def first(self, **values: Any) -> Any:
         """The row as a model instance (annotations as attributes), or None."""
+        db = self.model.objects.db
+        if connections[db].vendor != "postgresql":
+            # The placeholders are found among the parameters as PostgreSQL's adapter leaves
+            # them; other backends convert some first (SQLite stores a UUID as its hex text).
+            # The embedded default is not where speed matters: run the queryset itself.
+            return next(iter(self.build(**values)), None)
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
@@ -99,7 +105,6 @@ class CompiledLookup:
         for name, value in values.items():
             for i in compiled.positions[name]:
                 params[i] = value
-        db = self.model.objects.db
         connection = connections[db]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
