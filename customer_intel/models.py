@@ -289,6 +289,11 @@ class CustomerProfile(models.Model):
         ]
         indexes = [
             models.Index(fields=["venue", "segment", "id"], name="profile_segment"),
+            # A segment in the search's default order (spend): "new" customers all have spent
+            # nothing, so a walk of profile_spent reached them only after the whole venue.
+            models.Index(
+                fields=["venue", "segment", "total_spent", "id"], name="profile_segment_spent"
+            ),
             models.Index(fields=["venue", "rfm_segment", "id"], name="profile_rfm_segment"),
             models.Index(fields=["venue", "total_spent", "id"], name="profile_spent"),
             models.Index(fields=["venue", "churn_probability", "id"], name="profile_churn"),
