@@ -3,7 +3,7 @@
 import os
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES
+from config.settings.base import DATABASES, POSTGRESQL_OPTIONS
 
 DATABASES["default"] = {
     **DATABASES["default"],
@@ -11,6 +11,8 @@ DATABASES["default"] = {
         os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customer_intel"),
         conn_max_age=0,
     ),
+    # The options production runs with (server-side binding, prepared statements).
+    "OPTIONS": dict(POSTGRESQL_OPTIONS),
 }
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 # Views and services queue tasks on commit; the tests that need a worker start a real one.
