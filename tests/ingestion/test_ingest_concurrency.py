@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from customer_intel.models import CustomerEvent, PendingCustomer
+from customer_intel.models import CustomerEvent, CustomerFacts, PendingCustomer
+from customer_intel.services.recompute import rebuild_facts
 from tests.factories import token_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,20 @@ def _start_client(venue_id: str, token: str, first: int, count: int, *extra: str
     )  # fmt: skip
     assert process.stdout.readline().strip() == "ready"
     return process
+
+
+def _facts(venue) -> dict[str, tuple]:  # type: ignore[no-untyped-def, type-arg]
+    fields = [f.name for f in CustomerFacts._meta.concrete_fields]
+    fields = [name for name in fields if name not in {"id", "venue", "refreshed_at"}]
+    return {row[0]: row for row in CustomerFacts.objects.filter(venue=venue).values_list(*fields)}
+
+
+def _assert_facts_equal_a_rebuild(venue) -> None:  # type: ignore[no-untyped-def]
+    """Both transactions folded their events into the same customers' facts: nothing lost."""
+    kept = _facts(venue)
+    rebuild_facts(venue=venue)
+    assert kept == _facts(venue)
+    assert all(PendingCustomer.objects.filter(venue=venue).values_list("facts_current", flat=True))
 
 
 def _post_at_once(venue, writer, batches: list[tuple[int, int, tuple[str, ...]]]) -> list[dict]:
@@ -64,6 +79,7 @@ def test_the_same_batch_posted_twice_at_once_is_stored_once(venue, writer):
     assert sum(a["duplicates"] for a in answers) == 5000
     assert CustomerEvent.objects.filter(venue=venue).count() == 5000
     assert PendingCustomer.objects.filter(venue=venue).count() == 97
+    _assert_facts_equal_a_rebuild(venue)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -73,3 +89,4 @@ def test_overlapping_batches_at_once_store_their_union(venue, writer):
     assert sum(a["accepted"] for a in answers) == 6000
     assert sum(a["duplicates"] for a in answers) == 2000
     assert CustomerEvent.objects.filter(venue=venue).count() == 6000
+    _assert_facts_equal_a_rebuild(venue)
