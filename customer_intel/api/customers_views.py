@@ -66,6 +66,7 @@ from customer_intel.api.pagination import (
 )
 from customer_intel.api.renderers import CSVRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
+from customer_intel.api.search_plan import sort_filtered_rows
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -462,7 +463,12 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
             order = keyset_order(ordering)
             if csv_export:
                 return self._csv_response(filterset.qs, order)
-            paginator = KeysetPaginator(request=request, order=order, model=CustomerProfile)
+            paginator = KeysetPaginator(
+                request=request,
+                order=order,
+                model=CustomerProfile,
+                sort_fallback=self._few_rows(order, filterset.form.cleaned_data),
+            )
         except ValidationError:
             _ = self.venue  # a venue the caller may not read is a 404 before any 400
             raise
@@ -476,6 +482,30 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
                 "next": paginator.next_url,
                 "pageSize": paginator.page_size,
             }
+        )
+
+    def _few_rows(self, order: KeysetOrder, cleaned: dict[str, Any]) -> bool:
+        """Whether the segment filters pick few enough rows to sort them (search_plan)."""
+        segments = cleaned.get("segment") or []
+        rfm_segments = cleaned.get("rfmSegment") or []
+        if not segments and not rfm_segments:
+            return False
+        venue_id = self.member_venue if self.member_venue is not None else self.venue.pk
+        counts = (
+            SegmentSnapshot.objects.filter(venue_id=venue_id)
+            .values_list("segment_counts", "rfm_segment_counts", "total_customers")
+            .first()
+        )
+        if counts is None:
+            return False
+        segment_counts, rfm_segment_counts, total = counts
+        return sort_filtered_rows(
+            segments=segments,
+            rfm_segments=rfm_segments,
+            ordering_field=order.field,
+            segment_counts=segment_counts,
+            rfm_segment_counts=rfm_segment_counts,
+            total=total,
         )
 
     def _csv_response(self, queryset: QuerySet, order: KeysetOrder) -> StreamingHttpResponse:

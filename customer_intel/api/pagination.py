@@ -13,14 +13,16 @@ refused under another.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError, connections, transaction
 from django.db.models import F, Model, Q, QuerySet
+from django.db.models.functions import Coalesce
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
@@ -30,6 +32,9 @@ MAX_PAGE_SIZE = 500
 PAGE_SIZE_PARAM = "pageSize"
 CURSOR_PARAM = "cursor"
 _CURSOR_SALT = "customer_intel.api.cursor"
+# How long a page's index walk may take before the filtered rows are sorted instead.
+WALK_BUDGET = "30ms"
+_QUERY_CANCELED = "57014"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class KeysetOrder:
     field: str
     descending: bool = False
     nullable: bool = False
+    # Sort the filtered rows rather than walk the field's index (see search_plan).
+    sort_rows: bool = False
 
     @property
     def key(self) -> str:
@@ -74,9 +81,12 @@ def ordered(queryset: QuerySet, order: KeysetOrder) -> Iterator[QuerySet]:
 def _ordered_values(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
     if order.nullable:
         queryset = queryset.filter(**{f"{order.field}__isnull": False})
+    # COALESCE(field, field) orders as the field does, but no index matches it: PostgreSQL
+    # then reads the rows through the filters' indexes and sorts them.
+    key = Coalesce(F(order.field), F(order.field)) if order.sort_rows else F(order.field)
     if order.descending:
-        return queryset.order_by(F(order.field).desc(), F("id").desc())
-    return queryset.order_by(F(order.field).asc(), F("id").asc())
+        return queryset.order_by(key.desc(), F("id").desc())
+    return queryset.order_by(key.asc(), F("id").asc())
 
 
 def _ordered_nulls(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
@@ -87,9 +97,19 @@ def _ordered_nulls(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
 class KeysetPaginator:
     """Pages a queryset in a `KeysetOrder`; `next_url` is None on the last page."""
 
-    def __init__(self, *, request: Request, order: KeysetOrder, model: type[Model]) -> None:
+    def __init__(
+        self,
+        *,
+        request: Request,
+        order: KeysetOrder,
+        model: type[Model],
+        sort_fallback: bool = False,
+    ) -> None:
+        """`sort_fallback`: the filters select few enough rows to sort (see search_plan);
+        the index walk then gets WALK_BUDGET, and the rows are sorted if it runs out."""
         self.request = request
         self.order = order
+        self.sort_fallback = sort_fallback
         # Turns a cursor's JSON value back into the field's Python type.
         self.model_field = model._meta.get_field(order.field)
         self.page_size = page_size_from(request)
@@ -102,7 +122,7 @@ class KeysetPaginator:
         wanted = self.page_size + 1
         rows: list[Any] = []
         if self.position is None or not self.position.in_nulls:
-            rows = list(self._after_values(queryset)[:wanted])
+            rows = self._values_page(queryset, wanted)
         if len(rows) < wanted and self.order.nullable:
             rows += list(self._after_nulls(queryset)[: wanted - len(rows)])
         if len(rows) > self.page_size:
@@ -112,14 +132,39 @@ class KeysetPaginator:
             )
         return rows
 
-    def _after_values(self, queryset: QuerySet) -> QuerySet:
-        queryset = _ordered_values(queryset, self.order)
+    def _values_page(self, queryset: QuerySet, wanted: int) -> list[Any]:
+        walk = self._after_values(queryset, self.order)[:wanted]
+        connection = connections[walk.db]
+        if not self.sort_fallback or connection.vendor != "postgresql":
+            return list(walk)
+        # The walk is fast unless the selected rows sit at the far end of the index (customers
+        # who never bought, in descending value): it gets a budget, then the rows are sorted.
+        try:
+            with transaction.atomic(using=walk.db), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [WALK_BUDGET],
+                )
+                previous = cursor.fetchone()[0]
+                rows = list(walk)
+                # Inside a caller's transaction the setting would outlive this block.
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return rows
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _QUERY_CANCELED:
+                raise
+        sort = replace(self.order, sort_rows=True)
+        return list(self._after_values(queryset, sort)[:wanted])
+
+    def _after_values(self, queryset: QuerySet, order: KeysetOrder) -> QuerySet:
+        queryset = _ordered_values(queryset, order)
         if self.position is None:
             return queryset
-        field, value, last_id = self.order.field, self.position.value, self.position.id
+        field, value, last_id = order.field, self.position.value, self.position.id
         # The `>=` bound is redundant with the OR but lets PostgreSQL use it as an index
         # condition on (venue, field, id) instead of a filter applied row by row.
-        if self.order.descending:
+        if order.descending:
             after = Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
             return queryset.filter(after, **{f"{field}__lte": value})
         after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
