@@ -153,6 +153,7 @@ MEMBER_PROFILE = CompiledLookup(
 )
 
 
+_SNAPSHOT_VENUE = SegmentSnapshot._meta.get_field("venue")
 _SNAPSHOT_COUNTS_SQL = (
     "SELECT segment_counts, rfm_segment_counts, total_customers "  # noqa: S608 - model table
     f"FROM {SegmentSnapshot._meta.db_table} WHERE venue_id = %s"
@@ -499,8 +500,9 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
             return False
         venue_id = self.member_venue if self.member_venue is not None else self.venue.pk
         # Plain SQL: building the equivalent queryset costs more than PostgreSQL's answer.
+        venue_key = _SNAPSHOT_VENUE.get_db_prep_value(venue_id, connection)  # SQLite: hex text
         with connection.cursor() as cursor:
-            cursor.execute(_SNAPSHOT_COUNTS_SQL, [venue_id])
+            cursor.execute(_SNAPSHOT_COUNTS_SQL, [venue_key])
             counts = cursor.fetchone()
         if counts is None:
             return False
