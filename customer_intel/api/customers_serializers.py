@@ -14,6 +14,7 @@ from typing import Any
 from rest_framework import serializers
 
 from customer_intel.models import MONEY, CustomerProfile, PurchaseTime, RunMode, Segment
+from customer_intel.services.profile_store import PREDICTION_FIELDS
 
 # The SPEC's lifetime-value horizon (predictedLifetimeValue = AOV x frequency x 3).
 CLV_HORIZON_YEARS = 3
@@ -358,14 +359,7 @@ PROFILE_JSON_FIELDS = (
     "frequency_score",
     "monetary_score",
     "rfm_segment",
-    "probability_alive",
-    "expected_purchases_90d",
-    "expected_purchases_365d",
-    "predicted_clv_365d",
-    "predicted_clv_3y",
-    "expected_next_order_at",
-    "average_days_between_orders",
-    "prediction_unavailable_reason",
+    *PREDICTION_FIELDS,
     "as_of",
     "computed_at",
 )
