@@ -36,6 +36,7 @@ from customer_intel.models import (
     PendingCustomer,
     Venue,
 )
+from customer_intel.services.server_bound import execute_server_bound
 
 FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
 
@@ -245,10 +246,7 @@ def facts_apply_events(*, venue: Venue, events: Sequence[tuple[Any, ...]], now: 
         "quantities": quantities,
         "categories": categories,
     }
-    connection.ensure_connection()
-    # Bound on the server, in binary: the arrays are not quoted into the query text.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_APPLY_BATCH_SQL, params, binary=True)
+    execute_server_bound(_APPLY_BATCH_SQL, params)
 
 
 def _store_sql(select_sql: str, *, conflict_update: bool) -> str:

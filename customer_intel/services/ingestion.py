@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -27,6 +26,7 @@ from customer_intel.services.event_validation import (
     ValidatedEvent,
     validate_csv_records,
 )
+from customer_intel.services.server_bound import execute_server_bound
 
 logger = logging.getLogger(__name__)
 
@@ -144,20 +144,7 @@ def _insert_postgresql(
         channels.append(event.channel)
         campaigns.append(event.campaign)
         properties.append(event.properties_json)
-    return _execute_server_bound(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
-
-
-def _execute_server_bound(sql: str, params: Sequence[object]) -> list[tuple]:
-    """Run `sql` with its parameters sent apart from the query text, in binary.
-
-    Django's psycopg cursors bind on the client, quoting all 50,000 array elements of a batch
-    into the query text; sending them as parameters measured about 20% faster per batch. The
-    statement runs on Django's own connection, inside the caller's transaction.
-    """
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall() if cursor.description else []
+    return execute_server_bound(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
 
 
 def _insert_portable(*, venue: Venue, events: Sequence[ValidatedEvent], now: datetime) -> list[str]:
@@ -206,7 +193,7 @@ def _mark_pending(
     if not distinct:
         return
     if connection.vendor == "postgresql":
-        _execute_server_bound(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
+        execute_server_bound(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
         return
     PendingCustomer.objects.bulk_create(
         [PendingCustomer(venue=venue, customer=customer, marked_at=now) for customer in distinct],
