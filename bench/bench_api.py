@@ -59,15 +59,14 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from customer_intel.models import (  # noqa: E402
     CustomerProfile,
-    SegmentSnapshot,
     Venue,
     VenueMembership,
 )
+from customer_intel.services.profile_store import snapshot_recount  # noqa: E402
 
 # The server configuration measured by default (see docs/PERFORMANCE.md, "## API"): on two
 # cores, three sync workers (one per core, one more to cover database waits) did as well as
@@ -184,7 +183,7 @@ def ensure_bench_venue(customers: int) -> tuple[Venue, str, list[str]]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE customer_intel_customerprofile")
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
-        _store_snapshot(venue)
+        snapshot_recount(venue=venue, as_of=AS_OF, computed_at=AS_OF, run=None)
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
     VenueMembership.objects.get_or_create(user=user, venue=venue, defaults={"can_write": False})
     token, _ = Token.objects.get_or_create(user=user)
@@ -194,26 +193,6 @@ def ensure_bench_venue(customers: int) -> tuple[Venue, str, list[str]]:
         .values_list("customer", flat=True)[:1000]
     )
     return venue, token.key, sample
-
-
-def _store_snapshot(venue: Venue) -> None:
-    profiles = CustomerProfile.objects.filter(venue=venue)
-    by_segment = dict(
-        profiles.values("segment").annotate(n=Count("id")).values_list("segment", "n")
-    )
-    by_rfm = dict(
-        profiles.values("rfm_segment").annotate(n=Count("id")).values_list("rfm_segment", "n")
-    )
-    SegmentSnapshot.objects.update_or_create(
-        venue=venue,
-        defaults={
-            "segment_counts": by_segment,
-            "rfm_segment_counts": by_rfm,
-            "total_customers": sum(by_segment.values()),
-            "as_of": AS_OF,
-            "computed_at": AS_OF,
-        },
-    )
 
 
 def start_server(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
