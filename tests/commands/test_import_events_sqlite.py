@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -10,22 +9,13 @@ from pathlib import Path
 
 from customer_intel.privacy import pseudonymize
 from tests.commands.conftest import csv_row, write_csv
+from tests.embedded import ROOT, sqlite_env
 
-ROOT = Path(__file__).resolve().parents[2]
 HMAC_KEY = "sqlite-test-hmac-key"
 
 
 def _manage(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{database}",
-        DJANGO_SETTINGS_MODULE="config.settings.local",
-        CUSTOMER_ID_HMAC_KEY=HMAC_KEY,
-    )
+    env = sqlite_env(database, CUSTOMER_ID_HMAC_KEY=HMAC_KEY)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -4,22 +4,14 @@ it: every endpoint the demo prints answers, in a process of its own."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.embedded import ROOT, sqlite_env
 
 
 def test_every_read_endpoint_answers_on_the_sqlite_demo(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "CELERY_BROKER_URL": "",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sqlite_env(tmp_path / "demo.sqlite3", LOG_LEVEL="WARNING")
     for command in (["migrate", "--noinput", "-v", "0"], ["demo_data", "--reset"]):
         subprocess.run(
             [sys.executable, "manage.py", *command],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.embedded import ROOT, sqlite_env
 
 SNIPPET = """
 from datetime import UTC, datetime, timedelta
@@ -62,12 +61,7 @@ print("SQLITE-OK")
 
 
 def _manage(database: Path, *args: str, stdin: str | None = None):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(DATABASE_URL=f"sqlite:///{database}", DJANGO_SETTINGS_MODULE="config.settings.local")
+    env = sqlite_env(database)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 import pytest
 
+from tests.embedded import ROOT, sqlite_env
 from tests.recompute import scenario
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _as_text(fields: dict) -> dict:  # type: ignore[type-arg]
@@ -23,13 +20,7 @@ def _as_text(fields: dict) -> dict:  # type: ignore[type-arg]
 @pytest.fixture(scope="module")
 def sqlite_report(tmp_path_factory) -> dict:  # type: ignore[type-arg]
     database = tmp_path_factory.mktemp("sqlite") / "engine.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "CELERY_BROKER_URL": "",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sqlite_env(database, LOG_LEVEL="WARNING")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
