@@ -25,7 +25,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -65,7 +65,7 @@ from customer_intel.api.pagination import (
     KeysetPaginator,
     ordered,
 )
-from customer_intel.api.renderers import CSVRenderer
+from customer_intel.api.renderers import CSVRenderer, FastJSONRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
 from customer_intel.api.search_plan import sort_filtered_rows
 from customer_intel.models import (
@@ -416,7 +416,7 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
     queryset = CustomerProfile.objects.none()
     filter_backends = [DjangoFilterBackend]
     filterset_class = CustomerProfileFilterSet
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
     def initial(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Authentication, format, permissions and throttles as everywhere; the venue is
@@ -530,8 +530,8 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         # Errors are JSON in every format: a CSV client still gets a readable error body.
         renderer = getattr(request, "accepted_renderer", None)
         if isinstance(response, Response) and renderer is not None and renderer.format == "csv":
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
+            request.accepted_renderer = FastJSONRenderer()
+            request.accepted_media_type = FastJSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
 
 
