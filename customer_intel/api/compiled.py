@@ -41,7 +41,8 @@ class _Compiled:
 
 class CompiledLookup:
     """`build(**values)` → a queryset of one model (no select_related) limited to one row,
-    compiled on first use; `first(**values)` runs it and returns the instance or None."""
+    compiled on first use; `first(**values)` runs it and returns the instance or None, and
+    `first_row(**values)` the values of a `values_list()` queryset."""
 
     def __init__(
         self, model: type[models.Model], build: Callable[..., models.QuerySet], **kinds: type
@@ -68,15 +69,20 @@ class CompiledLookup:
         missing = [name for name, found in positions.items() if not found]
         if missing:
             raise ValueError(f"the compiled query does not use {missing}")
-        start, *_, last = compiler.klass_info["select_fields"]
-        if start != 0:
-            raise TypeError("the model's columns must come first")
+        field_names: list[str] = []
+        fields_end = 0
+        if compiler.klass_info is not None:  # model instances, not values
+            start, *_, last = compiler.klass_info["select_fields"]
+            if start != 0:
+                raise TypeError("the model's columns must come first")
+            field_names = [col.target.attname for col, _, _ in compiler.select[: last + 1]]
+            fields_end = last + 1
         return _Compiled(
             sql=sql,
             params=tuple(params),
             positions=positions,
-            field_names=[col.target.attname for col, _, _ in compiler.select[: last + 1]],
-            fields_end=last + 1,
+            field_names=field_names,
+            fields_end=fields_end,
             annotations=list(compiler.annotation_col_map.items()),
             converters=[
                 (position, converters, expression)
@@ -94,6 +100,24 @@ class CompiledLookup:
             # them; other backends convert some first (SQLite stores a UUID as its hex text).
             # The embedded default is not where speed matters: run the queryset itself.
             return next(iter(self.build(**values)), None)
+        found = self._run(db, values)
+        if found is None:
+            return None
+        row, compiled = found
+        instance = self.model.from_db(db, compiled.field_names, row[: compiled.fields_end])
+        for name, position in compiled.annotations:
+            setattr(instance, name, row[position])
+        return instance
+
+    def first_row(self, **values: Any) -> tuple[Any, ...] | None:
+        """For a `values_list()` queryset: the row's values, or None."""
+        db = self.model.objects.db
+        if connections[db].vendor != "postgresql":
+            return next(iter(self.build(**values)), None)
+        found = self._run(db, values)
+        return None if found is None else tuple(found[0])
+
+    def _run(self, db: str, values: dict[str, Any]) -> tuple[list[Any], _Compiled] | None:
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
@@ -117,7 +141,4 @@ class CompiledLookup:
             for converter in converters:
                 value = converter(value, expression, connection)
             row[position] = value
-        instance = self.model.from_db(db, compiled.field_names, row[: compiled.fields_end])
-        for name, position in compiled.annotations:
-            setattr(instance, name, row[position])
-        return instance
+        return row, compiled

@@ -8,15 +8,17 @@ may not read give the same 404. Views validate, call a selector or service, and 
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.expressions import RawSQL
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -33,6 +35,7 @@ from rest_framework.views import APIView
 from customer_intel.analytics.journey import JourneyEvent, JourneySummary, summarize_journey
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
+from customer_intel.api.authentication import user_with_token
 from customer_intel.api.camel import CSV_COLUMNS, ORDERING_FIELDS
 from customer_intel.api.compiled import CompiledLookup
 from customer_intel.api.customers_serializers import (
@@ -65,9 +68,11 @@ from customer_intel.api.pagination import (
     KeysetPaginator,
     ordered,
 )
+from customer_intel.api.plan_counts import plan_counts
 from customer_intel.api.renderers import CSVRenderer, FastJSONRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
 from customer_intel.api.search_plan import sort_filtered_rows
+from customer_intel.api.sql_json import PROFILE_DOCUMENT_SQL
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -130,13 +135,40 @@ def venue_uuid(venue_id: str) -> uuid.UUID | None:
         return None
 
 
-def _member_profile(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+def _member_profiles(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
     # The venue's id is the URL's, the membership is a one-time filter (it does not depend on
     # the profile row) and the profile comes from the (venue, customer) unique index.
     membership = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
     return CustomerProfile.objects.filter(venue_id=venue_id, customer=customer).filter(
         Exists(membership)
-    )[:1]
+    )
+
+
+def _member_profile(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+    return _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)[:1]
+
+
+def _member_profile_document(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+    profiles = _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)
+    return profiles.annotate(document=profile_document()).values_list("document")[:1]
+
+
+def profile_document() -> RawSQL:
+    """The profile's response as JSON text written by PostgreSQL (see sql_json)."""
+    # Built from the model's columns, with no input.
+    return RawSQL(PROFILE_DOCUMENT_SQL, (), output_field=TextField())  # noqa: S611
+
+
+def _user_with_token_and_document(*, key: str, venue_id: uuid.UUID, customer: str) -> QuerySet:
+    # The token's user, and the response of the profile if that user is a member of its venue.
+    membership = VenueMembership.objects.filter(user_id=OuterRef(OuterRef("pk")), venue_id=venue_id)
+    documents = (
+        CustomerProfile.objects.filter(venue_id=venue_id, customer=customer)
+        .filter(Exists(membership))
+        .annotate(document=profile_document())
+        .values("document")[:1]
+    )
+    return user_with_token(key).annotate(profile_document=Subquery(documents))
 
 
 def _member_snapshot(*, venue_id: uuid.UUID, user_id: int) -> QuerySet:
@@ -151,12 +183,11 @@ MEMBER_SNAPSHOT = CompiledLookup(SegmentSnapshot, _member_snapshot, venue_id=uui
 MEMBER_PROFILE = CompiledLookup(
     CustomerProfile, _member_profile, venue_id=uuid.UUID, customer=str, user_id=int
 )
-
-
-_SNAPSHOT_VENUE = SegmentSnapshot._meta.get_field("venue")
-_SNAPSHOT_COUNTS_SQL = (
-    "SELECT segment_counts, rfm_segment_counts, total_customers "  # noqa: S608 - model table
-    f"FROM {SegmentSnapshot._meta.db_table} WHERE venue_id = %s"
+MEMBER_PROFILE_DOCUMENT = CompiledLookup(
+    CustomerProfile, _member_profile_document, venue_id=uuid.UUID, customer=str, user_id=int
+)
+USER_WITH_PROFILE_DOCUMENT = CompiledLookup(
+    get_user_model(), _user_with_token_and_document, key=str, venue_id=uuid.UUID, customer=str
 )
 
 
@@ -295,7 +326,41 @@ class CustomerProfileView(CustomerAPIView):
         responses={200: CustomerProfileSerializer, **ERRORS},
     )
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
+        if self.stored_document is not None:
+            return Response(orjson.Fragment(self.stored_document))
         return Response(profile_json(self.get_profile()))
+
+    def token_lookup(self) -> tuple[CompiledLookup, dict[str, Any]] | None:
+        """The caller's token and the profile's response in one query (authentication)."""
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        too_long = len(self.kwargs["customer_id"]) > MAX_CUSTOMER_ID_LENGTH
+        if connection.vendor != "postgresql" or venue_id is None or too_long:
+            return None
+        return USER_WITH_PROFILE_DOCUMENT, {"venue_id": venue_id, "customer": self.customer}
+
+    @cached_property
+    def stored_document(self) -> str | None:
+        """A member's stored profile on PostgreSQL, as the response PostgreSQL writes: the
+        access check, the row and its rendering in one compiled query, the token's when the
+        caller sent one. None otherwise."""
+        user = self.request.user
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        if user.is_staff or venue_id is None or connection.vendor != "postgresql":
+            return None
+        if hasattr(user, "profile_document"):
+            return user.profile_document
+        row = MEMBER_PROFILE_DOCUMENT.first_row(
+            venue_id=venue_id, customer=self.customer, user_id=user.pk
+        )
+        return None if row is None else row[0]
+
+    @cached_property
+    def venue(self) -> Venue:
+        if self.stored_document is not None:
+            # The membership proved access; the venue's other fields load if ever asked for.
+            venue_id = venue_uuid(self.kwargs["venue_id"])
+            return Venue.from_db(CustomerProfile.objects.db, ["id"], [venue_id])
+        return CustomerAPIView.venue.func(self)
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
@@ -480,16 +545,19 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         except ValidationError:
             _ = self.venue  # a venue the caller may not read is a 404 before any 400
             raise
-        # Named rows instead of model instances: a page of 50 builds no models.
-        rows = paginator.page(filterset.qs.values_list(*PROFILE_JSON_FIELDS, named=True))
+        if connection.vendor == "postgresql":
+            # Each row's response written by PostgreSQL, beside what the cursor needs.
+            page = filterset.qs.annotate(document=profile_document())
+            rows = paginator.page(page.values_list("id", order.field, "document", named=True))
+            results: Any = orjson.Fragment(f"[{','.join(row.document for row in rows)}]")
+        else:
+            # Named rows instead of model instances: a page of 50 builds no models.
+            rows = paginator.page(filterset.qs.values_list(*PROFILE_JSON_FIELDS, named=True))
+            results = [profile_json(row) for row in rows]
         if not rows:
             _ = self.venue
         return Response(
-            {
-                "results": [profile_json(row) for row in rows],
-                "next": paginator.next_url,
-                "pageSize": paginator.page_size,
-            }
+            {"results": results, "next": paginator.next_url, "pageSize": paginator.page_size}
         )
 
     def _few_rows(self, order: KeysetOrder, cleaned: dict[str, Any]) -> bool:
@@ -499,23 +567,16 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         if not segments and not rfm_segments:
             return False
         venue_id = self.member_venue if self.member_venue is not None else self.venue.pk
-        # Plain SQL: building the equivalent queryset costs more than PostgreSQL's answer.
-        venue_key = _SNAPSHOT_VENUE.get_db_prep_value(venue_id, connection)  # SQLite: hex text
-        with connection.cursor() as cursor:
-            cursor.execute(_SNAPSHOT_COUNTS_SQL, [venue_key])
-            counts = cursor.fetchone()
+        counts = plan_counts(venue_id)
         if counts is None:
             return False
-        segment_counts, rfm_segment_counts, total = (
-            json.loads(value) if isinstance(value, str) else value for value in counts
-        )
         return sort_filtered_rows(
             segments=segments,
             rfm_segments=rfm_segments,
             ordering_field=order.field,
-            segment_counts=segment_counts,
-            rfm_segment_counts=rfm_segment_counts,
-            total=total,
+            segment_counts=counts.segment_counts,
+            rfm_segment_counts=counts.rfm_segment_counts,
+            total=counts.total,
         )
 
     def _csv_response(self, queryset: QuerySet, order: KeysetOrder) -> StreamingHttpResponse:

@@ -94,6 +94,32 @@ def _ordered_nulls(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
     return queryset.order_by(F("id").desc() if order.descending else F("id").asc())
 
 
+def _within_budget(connection: Any, walk: QuerySet) -> list[Any]:
+    """The walk's rows, or OperationalError (query canceled) past WALK_BUDGET."""
+    set_budget = (
+        "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, %s)"
+    )
+    restore = "SELECT set_config('statement_timeout', %s, %s)"
+    if connection.in_atomic_block:
+        # A savepoint keeps the caller's transaction usable after a canceled walk, and the
+        # setting, local to the transaction, is put back for the rest of it.
+        with transaction.atomic(using=walk.db), connection.cursor() as cursor:
+            cursor.execute(set_budget, [WALK_BUDGET, True])
+            previous = cursor.fetchone()[0]
+            rows = list(walk)
+            cursor.execute(restore, [previous, True])
+            return rows
+    # Out of a transaction (as requests run): the session's setting, put back either way;
+    # two round trips fewer than opening and closing a transaction for it.
+    with connection.cursor() as cursor:
+        cursor.execute(set_budget, [WALK_BUDGET, False])
+        previous = cursor.fetchone()[0]
+        try:
+            return list(walk)
+        finally:
+            cursor.execute(restore, [previous, False])
+
+
 class KeysetPaginator:
     """Pages a queryset in a `KeysetOrder`; `next_url` is None on the last page."""
 
@@ -140,17 +166,7 @@ class KeysetPaginator:
         # The walk is fast unless the selected rows sit at the far end of the index (customers
         # who never bought, in descending value): it gets a budget, then the rows are sorted.
         try:
-            with transaction.atomic(using=walk.db), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT current_setting('statement_timeout'), "
-                    "set_config('statement_timeout', %s, true)",
-                    [WALK_BUDGET],
-                )
-                previous = cursor.fetchone()[0]
-                rows = list(walk)
-                # Inside a caller's transaction the setting would outlive this block.
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-                return rows
+            return _within_budget(connection, walk)
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != _QUERY_CANCELED:
                 raise

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from customer_intel.api.authentication import BearerOrTokenAuthentication
@@ -114,6 +116,36 @@ class TestMemberShortcuts:
         profile = make_profile(venue, "someone")
         response = reader_client.get(f"/customers/venue/{venue.pk}/{profile.customer}")
         assert response.json()["venueId"] == str(venue.pk)
+
+    def test_a_members_profile_read_is_one_query_with_the_token(self, reader_client, venue):
+        profile = make_profile(venue, "someone")
+        url = f"/customers/venue/{venue.pk}/{profile.customer}"
+        with CaptureQueriesContext(connection) as queries:
+            response = reader_client.get(url)
+        assert response.status_code == 200
+        assert len(queries.captured_queries) == 1
+        assert response.json() == CustomerProfileSerializer(profile).data
+
+    def test_the_profile_reads_the_same_by_session_as_by_token(self, reader, reader_client, venue):
+        profile = make_profile(venue, "someone")
+        url = f"/customers/venue/{venue.pk}/{profile.customer}"
+        session = APIClient()
+        session.force_login(reader)
+        by_session = session.get(url, HTTP_ACCEPT="application/json")
+        assert by_session.status_code == 200
+        assert by_session.json() == reader_client.get(url).json()
+
+    def test_a_profile_by_raw_id_is_read_with_the_token(self, reader_client, venue):
+        profile = make_profile(venue, "someone")
+        response = reader_client.get(f"/customers/venue/{venue.pk}/someone")
+        assert response.json()["customerId"] == profile.customer
+
+    def test_a_bad_token_is_401_even_with_a_profile_in_the_url(self, venue):
+        profile = make_profile(venue, "someone")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+        response = client.get(f"/customers/venue/{venue.pk}/{profile.customer}")
+        assert response.status_code == 401
 
 
 def test_filtersets_share_their_filters_but_not_their_data():

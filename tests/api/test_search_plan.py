@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from customer_intel.api import pagination
+from customer_intel.api import pagination, plan_counts
 from customer_intel.api.search_plan import SORT_AT_MOST_SHARE, sort_filtered_rows
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import make_profile, make_snapshot
@@ -144,6 +144,39 @@ def test_a_small_segment_at_the_far_end_is_sorted_once_the_walk_runs_out(
 
     assert customers == _newcomers_by_value(mostly_regulars)
     assert any("COALESCE" in sql for sql in page_sql)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_out_of_a_transaction_the_walk_runs_out_and_the_session_keeps_its_timeout(
+    reader_client, mostly_regulars, monkeypatch
+):
+    monkeypatch.setattr(pagination, "WALK_BUDGET", "1ms")
+
+    def statement_timeout() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            return cursor.fetchone()[0]
+
+    before = statement_timeout()
+    customers, page_sql = _walk(reader_client, mostly_regulars, NEW_BY_VALUE_QUERY)
+
+    assert customers == _newcomers_by_value(mostly_regulars)
+    assert any("COALESCE" in sql for sql in page_sql)
+    assert statement_timeout() == before != "1ms"
+
+
+def test_the_plan_counts_are_read_once_a_minute(reader_client, mostly_regulars, monkeypatch):
+    url = f"/customers/venue/{mostly_regulars.pk}/search?segment=new&pageSize=5"
+
+    def counts_read() -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            assert reader_client.get(url).status_code == 200
+        return any("segment_counts" in q["sql"] for q in queries.captured_queries)
+
+    assert counts_read()
+    assert not counts_read()
+    monkeypatch.setattr(plan_counts, "MAX_AGE_SECONDS", 0.0)
+    assert counts_read()
 
 
 def test_the_walk_within_its_budget_gives_the_same_pages(

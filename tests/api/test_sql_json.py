@@ -1,0 +1,100 @@
+"""PostgreSQL's JSON of a profile is what `profile_json` makes of the same row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customer_intel.api.customers_serializers import profile_json
+from customer_intel.api.sql_json import PROFILE_DOCUMENT_SQL
+from customer_intel.models import CustomerProfile
+from tests.api.conftest import make_profile
+
+pytestmark = pytest.mark.django_db
+
+INSTANTS = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+MONEY = st.decimals(min_value=0, max_value=Decimal("999999999999.99"), places=2)
+FLOATS = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
+SMALL = st.integers(min_value=0, max_value=2**31 - 1)
+# PostgreSQL text and jsonb hold no NUL character, and UTF-8 no lone surrogate.
+TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=60
+)
+
+
+def sql_document(profile: CustomerProfile) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {PROFILE_DOCUMENT_SQL} FROM {CustomerProfile._meta.db_table} "  # noqa: S608
+            "WHERE id = %s",
+            [profile.pk],
+        )
+        (text,) = cursor.fetchone()
+    return json.loads(text)
+
+
+def test_a_stored_profile(venue):
+    profile = make_profile(venue, "someone", first_seen=datetime(2025, 1, 2, 3, 4, 5, 6, UTC))
+    profile.refresh_from_db()
+    assert sql_document(profile) == profile_json(profile)
+
+
+def test_a_profile_without_purchases_or_predictions(venue):
+    profile = make_profile(
+        venue,
+        "browser",
+        last_purchase_at=None,
+        total_purchases=0,
+        total_spent=Decimal("0"),
+        purchase_time=None,
+        preferred_event_types=[],
+        rfm_recency=None,
+        rfm_monetary=None,
+        recency_score=None,
+        prediction_unavailable_reason="",
+    )
+    profile.refresh_from_db()
+    document = sql_document(profile)
+    assert document == profile_json(profile)
+    assert document["predictions"]["unavailableReason"] is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    instant=INSTANTS,
+    money=MONEY,
+    ratio=st.one_of(st.none(), FLOATS),
+    frequency=FLOATS,
+    count=SMALL,
+    categories=st.lists(TEXT, max_size=3),
+    reason=TEXT,
+)
+def test_any_values(venue, instant, money, ratio, frequency, count, categories, reason):
+    CustomerProfile.objects.filter(venue=venue).delete()
+    profile = make_profile(
+        venue,
+        "anyone",
+        first_seen=instant,
+        last_purchase_at=instant + timedelta(microseconds=1),
+        expected_next_order_at=instant,
+        total_spent=money,
+        predicted_clv_3y=money,
+        churn_probability=ratio,
+        probability_alive=ratio,
+        purchase_frequency=frequency,
+        total_tickets=count,
+        preferred_event_types=categories,
+        prediction_unavailable_reason=reason[:200],
+    )
+    profile.refresh_from_db()
+    assert sql_document(profile) == profile_json(profile)
