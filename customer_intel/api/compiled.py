@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connections, models
@@ -142,3 +145,178 @@ class CompiledLookup:
                 value = converter(value, expression, connection)
             row[position] = value
         return row, compiled
+
+
+# Placeholders of the values a shape's query is compiled with. Each is far from any value a
+# client sends and is changed by any conversion the ORM might apply (rounding, case, time
+# zones, hashing), so a value the ORM transforms is caught instead of compiled in.
+_MARK = "\x1f"
+
+
+def _shape_placeholder(value: Any, i: int) -> Any:
+    if isinstance(value, bool):
+        raise _NotCompilable  # two values, no placeholder: the shape would have to hold it
+    if isinstance(value, str):
+        return f"{_MARK}Placeholder-{i}{_MARK}"
+    if isinstance(value, int):
+        return -7_340_000 - i
+    if isinstance(value, Decimal):
+        return Decimal(f"-7340{i:03d}.123456789")
+    if isinstance(value, float):
+        return -7_340_000.123456789 - i
+    if isinstance(value, datetime):
+        return datetime(1901, 2, 3, 4, 5, 6, 100_000 + i, tzinfo=value.tzinfo and UTC)
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(int=0x5EC0_0000 + i)
+    raise _NotCompilable
+
+
+def _placeholder_like(param: Any) -> bool:
+    if isinstance(param, str):
+        return _MARK in param
+    if isinstance(param, (int, float, Decimal)) and not isinstance(param, bool):
+        return -8_000_000 < param < -7_000_000
+    if isinstance(param, datetime):
+        return param.year == 1901
+    if isinstance(param, uuid.UUID):
+        return 0x5EC0_0000 <= param.int < 0x5EC1_0000
+    return False
+
+
+class _NotCompilable(Exception):
+    pass
+
+
+def _shape_of(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_shape_of(item) for item in value))
+    if isinstance(value, datetime):
+        return (datetime, value.tzinfo is None)
+    return type(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _ShapeSQL:
+    db: str
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, tuple[int, ...]], ...]  # (value index, its parameter positions)
+    row: type  # a named tuple of the queryset's `values_list` fields
+    converters: list[tuple[int, list[Callable[..., Any]], Any]]
+
+
+class CompiledShapes:
+    """`values_list(..., named=True)` querysets built from values, compiled once per shape.
+
+    A search builds its query from the client's filters, the page's position and the caller's
+    venue: 0.5 to 0.7 ms of ORM work a page, where PostgreSQL answers in less. Queries built
+    from values of the same shape (which values are given, their types, list lengths) differ
+    only in those values, so each shape is built once with placeholders, compiled, and the
+    placeholders' parameter positions kept; later requests fill in their own values. A shape
+    whose values the ORM transforms (a hashed customer id, a decimal compared with a float
+    column) cannot be compiled this way: `rows` answers None and the caller builds the query.
+    PostgreSQL only: other backends convert parameters in ways the placeholders don't survive.
+    """
+
+    def __init__(self, max_shapes: int = 512) -> None:
+        self.max_shapes = max_shapes
+        self._shapes: dict[Any, _ShapeSQL | None] = {}
+        self._lock = threading.Lock()
+
+    def rows(
+        self, key: Any, values: dict[str, Any], build: Callable[[dict[str, Any]], models.QuerySet]
+    ) -> list[Any] | None:
+        """The rows of `build(values)`; `key` names everything else `build` depends on.
+        None when the shape cannot be compiled."""
+        shape = (key, tuple((name, _shape_of(value)) for name, value in values.items()))
+        if shape not in self._shapes:
+            compiled = self._compile(values, build)
+            with self._lock:
+                if len(self._shapes) >= self.max_shapes:
+                    self._shapes.clear()
+                self._shapes[shape] = compiled
+        compiled = self._shapes[shape]
+        if compiled is None:
+            return None
+        flat = _flatten(values)
+        params = list(compiled.params)
+        for index, positions in compiled.slots:
+            for position in positions:
+                params[position] = flat[index]
+        connection = connections[compiled.db]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        rows = []
+        for row in fetched:
+            if compiled.converters:
+                row = list(row)
+                for position, converters, expression in compiled.converters:
+                    for converter in converters:
+                        row[position] = converter(row[position], expression, connection)
+            rows.append(compiled.row._make(row))
+        return rows
+
+    def _compile(
+        self, values: dict[str, Any], build: Callable[[dict[str, Any]], models.QuerySet]
+    ) -> _ShapeSQL | None:
+        counter = iter(range(1_000))
+        try:
+            placeholders = {
+                name: _placeholders_for(value, counter) for name, value in values.items()
+            }
+        except _NotCompilable:
+            return None
+        queryset = build(placeholders)
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return None
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        flat = _flatten(placeholders)
+        slots = []
+        used: set[int] = set()
+        for index, placeholder in enumerate(flat):
+            positions = tuple(
+                i
+                for i, param in enumerate(params)
+                if type(param) is type(placeholder) and param == placeholder
+            )
+            if not positions:
+                return None  # transformed or unused: not safely compiled
+            slots.append((index, positions))
+            used.update(positions)
+        if any(_placeholder_like(p) for i, p in enumerate(params) if i not in used):
+            return None
+        names = list(queryset._fields) if queryset._fields else None  # type: ignore[attr-defined]
+        if not names:
+            raise TypeError("the query must be a values_list(...) of named fields")
+        return _ShapeSQL(
+            db=queryset.db,
+            sql=sql,
+            params=tuple(params),
+            slots=tuple(slots),
+            row=namedtuple("Row", names, rename=True),
+            converters=[
+                (position, converters, expression)
+                for position, (converters, expression) in compiler.get_converters(
+                    [col for col, _, _ in compiler.select]
+                ).items()
+            ],
+        )
+
+
+def _placeholders_for(value: Any, counter: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(_placeholders_for(item, counter) for item in value)
+    return _shape_placeholder(value, next(counter))
+
+
+def _flatten(values: dict[str, Any]) -> list[Any]:
+    flat: list[Any] = []
+    for value in values.values():
+        if isinstance(value, (list, tuple)):
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404, StreamingHttpResponse
+from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -37,7 +38,7 @@ from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
 from customer_intel.api.authentication import user_with_token
 from customer_intel.api.camel import CSV_COLUMNS, ORDERING_FIELDS
-from customer_intel.api.compiled import CompiledLookup
+from customer_intel.api.compiled import CompiledLookup, CompiledShapes
 from customer_intel.api.customers_serializers import (
     PROFILE_JSON_FIELDS,
     CustomerClvSerializer,
@@ -66,6 +67,7 @@ from customer_intel.api.pagination import (
     PAGE_SIZE_PARAM,
     KeysetOrder,
     KeysetPaginator,
+    PageSource,
     ordered,
 )
 from customer_intel.api.plan_counts import plan_counts
@@ -142,6 +144,18 @@ def _member_profiles(*, venue_id: uuid.UUID, customer: str, user_id: int) -> Que
     return CustomerProfile.objects.filter(venue_id=venue_id, customer=customer).filter(
         Exists(membership)
     )
+
+
+def _readable_profiles(*, venue_id: uuid.UUID, user_id: int) -> QuerySet:
+    # A membership check PostgreSQL evaluates once, before walking the index: the venue
+    # access and the page in one query. An empty page tells a missing or unreadable venue
+    # (404) apart.
+    memberships = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
+    return CustomerProfile.objects.filter(venue_id=venue_id).filter(Exists(memberships))
+
+
+# Search page queries, compiled once per shape of their values.
+SHAPES = CompiledShapes()
 
 
 def _member_profile(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
@@ -515,15 +529,7 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
     def get(self, request: Request, venue_id: str) -> Response | StreamingHttpResponse:
         csv_export = request.accepted_renderer.format == "csv"
         if self.member_venue is not None and not csv_export:
-            # A membership check PostgreSQL evaluates once, before walking the index: the
-            # venue access and the page in one query. An empty page tells a missing or
-            # unreadable venue (404) apart below.
-            memberships = VenueMembership.objects.filter(
-                user_id=request.user.pk, venue_id=self.member_venue
-            )
-            profiles = CustomerProfile.objects.filter(venue_id=self.member_venue).filter(
-                Exists(memberships)
-            )
+            profiles = _readable_profiles(venue_id=self.member_venue, user_id=request.user.pk)
         else:
             profiles = customer_profiles_for_venue(venue=self.venue)
         try:
@@ -546,9 +552,7 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
             _ = self.venue  # a venue the caller may not read is a 404 before any 400
             raise
         if connection.vendor == "postgresql":
-            # Each row's response written by PostgreSQL, beside what the cursor needs.
-            page = filterset.qs.annotate(document=profile_document())
-            rows = paginator.page(page.values_list("id", order.field, "document", named=True))
+            rows = paginator.page(self._page_source(filterset, order))
             results: Any = orjson.Fragment(f"[{','.join(row.document for row in rows)}]")
         else:
             # Named rows instead of model instances: a page of 50 builds no models.
@@ -559,6 +563,36 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         return Response(
             {"results": results, "next": paginator.next_url, "pageSize": paginator.page_size}
         )
+
+    def _page_source(self, filterset: CustomerProfileFilterSet, order: KeysetOrder) -> PageSource:
+        """The page's rows (each with its response written by PostgreSQL, beside what the
+        cursor needs), built from values so that its query is compiled once per shape."""
+        member = self.member_venue is not None
+        values: dict[str, Any] = (
+            {"venue": self.member_venue, "user": self.request.user.pk}
+            if member
+            else {"venue": self.venue.pk}
+        )
+        values.update(
+            (name, value)
+            for name, value in filterset.form.cleaned_data.items()
+            if name != "ordering" and value not in EMPTY_VALUES
+        )
+        filters = filterset.filters
+
+        def build(values: dict[str, Any]) -> QuerySet:
+            if "user" in values:
+                profiles = _readable_profiles(venue_id=values["venue"], user_id=values["user"])
+            else:
+                profiles = CustomerProfile.objects.filter(venue_id=values["venue"])
+            for name, value in values.items():
+                if name in filters:
+                    profiles = filters[name].filter(profiles, value)
+            return profiles.annotate(document=profile_document()).values_list(
+                "id", order.field, "document", named=True
+            )
+
+        return PageSource(key=("search", order.field), values=values, build=build, shapes=SHAPES)
 
     def _few_rows(self, order: KeysetOrder, cleaned: dict[str, Any]) -> bool:
         """Whether the segment filters pick few enough rows to sort them (search_plan)."""

@@ -12,7 +12,7 @@ refused under another.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -20,12 +20,14 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.functions import Coalesce
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
+
+from customer_intel.api.compiled import CompiledShapes
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -94,7 +96,26 @@ def _ordered_nulls(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
     return queryset.order_by(F("id").desc() if order.descending else F("id").asc())
 
 
-def _within_budget(connection: Any, walk: QuerySet) -> list[Any]:
+def _after_values(queryset: QuerySet, order: KeysetOrder, value: Any, last_id: int) -> QuerySet:
+    queryset = _ordered_values(queryset, order)
+    field = order.field
+    # The `>=` bound is redundant with the OR but lets PostgreSQL use it as an index
+    # condition on (venue, field, id) instead of a filter applied row by row.
+    if order.descending:
+        after = Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
+        return queryset.filter(after, **{f"{field}__lte": value})
+    after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
+    return queryset.filter(after, **{f"{field}__gte": value})
+
+
+def _after_nulls(queryset: QuerySet, order: KeysetOrder, last_id: int | None) -> QuerySet:
+    queryset = _ordered_nulls(queryset, order)
+    if last_id is None:
+        return queryset
+    return queryset.filter(**{"id__lt" if order.descending else "id__gt": last_id})
+
+
+def _within_budget(connection: Any, walk: Callable[[], list[Any]]) -> list[Any]:
     """The walk's rows, or OperationalError (query canceled) past WALK_BUDGET."""
     set_budget = (
         "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, %s)"
@@ -103,10 +124,10 @@ def _within_budget(connection: Any, walk: QuerySet) -> list[Any]:
     if connection.in_atomic_block:
         # A savepoint keeps the caller's transaction usable after a canceled walk, and the
         # setting, local to the transaction, is put back for the rest of it.
-        with transaction.atomic(using=walk.db), connection.cursor() as cursor:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(set_budget, [WALK_BUDGET, True])
             previous = cursor.fetchone()[0]
-            rows = list(walk)
+            rows = walk()
             cursor.execute(restore, [previous, True])
             return rows
     # Out of a transaction (as requests run): the session's setting, put back either way;
@@ -115,9 +136,30 @@ def _within_budget(connection: Any, walk: QuerySet) -> list[Any]:
         cursor.execute(set_budget, [WALK_BUDGET, False])
         previous = cursor.fetchone()[0]
         try:
-            return list(walk)
+            return walk()
         finally:
             cursor.execute(restore, [previous, False])
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """The rows to page, built from values so that each page query is compiled once per
+    shape (`CompiledShapes`): `build(values)` is the filtered queryset (a `values_list` of
+    named rows), and `key` names everything else it depends on."""
+
+    key: Hashable
+    values: dict[str, Any]
+    build: Callable[[dict[str, Any]], QuerySet]
+    shapes: CompiledShapes | None = None
+    db: str = DEFAULT_DB_ALIAS
+
+    @classmethod
+    def of(cls, queryset: QuerySet) -> PageSource:
+        return cls(key=None, values={}, build=lambda values: queryset, db=queryset.db)
+
+
+_POSITION_VALUE = "position.value"
+_POSITION_ID = "position.id"
 
 
 class KeysetPaginator:
@@ -142,56 +184,64 @@ class KeysetPaginator:
         self.position = self._decode(request.query_params.get(CURSOR_PARAM))
         self.next_url: str | None = None
 
-    def page(self, queryset: QuerySet) -> list[Any]:
+    def page(self, rows: QuerySet | PageSource) -> list[Any]:
         """At most `page_size` rows after the cursor's position: model instances, or named
         rows (`values_list(..., named=True)`) holding `id` and the ordering field."""
+        source = rows if isinstance(rows, PageSource) else PageSource.of(rows)
         wanted = self.page_size + 1
-        rows: list[Any] = []
+        page: list[Any] = []
         if self.position is None or not self.position.in_nulls:
-            rows = self._values_page(queryset, wanted)
-        if len(rows) < wanted and self.order.nullable:
-            rows += list(self._after_nulls(queryset)[: wanted - len(rows)])
-        if len(rows) > self.page_size:
-            rows = rows[: self.page_size]
+            page = self._values_page(source, wanted)
+        if len(page) < wanted and self.order.nullable:
+            page += self._rows(source, self.order, wanted - len(page), nulls=True)
+        if len(page) > self.page_size:
+            page = page[: self.page_size]
             self.next_url = replace_query_param(
-                self.request.build_absolute_uri(), CURSOR_PARAM, self._encode(rows[-1])
+                self.request.build_absolute_uri(), CURSOR_PARAM, self._encode(page[-1])
             )
-        return rows
+        return page
 
-    def _values_page(self, queryset: QuerySet, wanted: int) -> list[Any]:
-        walk = self._after_values(queryset, self.order)[:wanted]
-        connection = connections[walk.db]
+    def _values_page(self, source: PageSource, wanted: int) -> list[Any]:
+        connection = connections[source.db]
         if not self.sort_fallback or connection.vendor != "postgresql":
-            return list(walk)
+            return self._rows(source, self.order, wanted)
         # The walk is fast unless the selected rows sit at the far end of the index (customers
         # who never bought, in descending value): it gets a budget, then the rows are sorted.
         try:
-            return _within_budget(connection, walk)
+            return _within_budget(connection, lambda: self._rows(source, self.order, wanted))
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != _QUERY_CANCELED:
                 raise
-        sort = replace(self.order, sort_rows=True)
-        return list(self._after_values(queryset, sort)[:wanted])
+        return self._rows(source, replace(self.order, sort_rows=True), wanted)
 
-    def _after_values(self, queryset: QuerySet, order: KeysetOrder) -> QuerySet:
-        queryset = _ordered_values(queryset, order)
-        if self.position is None:
-            return queryset
-        field, value, last_id = order.field, self.position.value, self.position.id
-        # The `>=` bound is redundant with the OR but lets PostgreSQL use it as an index
-        # condition on (venue, field, id) instead of a filter applied row by row.
-        if order.descending:
-            after = Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
-            return queryset.filter(after, **{f"{field}__lte": value})
-        after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
-        return queryset.filter(after, **{f"{field}__gte": value})
+    def _rows(
+        self, source: PageSource, order: KeysetOrder, limit: int, *, nulls: bool = False
+    ) -> list[Any]:
+        """Up to `limit` rows after the position among the field's values (or its nulls)."""
+        values = dict(source.values)
+        position = self.position
+        if position is not None and position.in_nulls == nulls:
+            if not nulls:
+                values[_POSITION_VALUE] = position.value
+            values[_POSITION_ID] = position.id
+        after_position = _POSITION_ID in values
 
-    def _after_nulls(self, queryset: QuerySet) -> QuerySet:
-        queryset = _ordered_nulls(queryset, self.order)
-        if self.position is None or not self.position.in_nulls:
-            return queryset
-        lookup = "id__lt" if self.order.descending else "id__gt"
-        return queryset.filter(**{lookup: self.position.id})
+        def build(values: dict[str, Any]) -> QuerySet:
+            queryset = source.build(values)
+            if nulls:
+                return _after_nulls(queryset, order, values.get(_POSITION_ID))[:limit]
+            if not after_position:
+                return _ordered_values(queryset, order)[:limit]
+            return _after_values(queryset, order, values[_POSITION_VALUE], values[_POSITION_ID])[
+                :limit
+            ]
+
+        if source.shapes is not None:
+            key = (source.key, order, limit, nulls, after_position)
+            rows = source.shapes.rows(key, values, build)
+            if rows is not None:
+                return rows
+        return list(build(values))
 
     def _encode(self, row: Any) -> str:
         value = getattr(row, self.order.field)
