@@ -528,7 +528,11 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
     )
     def get(self, request: Request, venue_id: str) -> Response | StreamingHttpResponse:
         csv_export = request.accepted_renderer.format == "csv"
-        if self.member_venue is not None and not csv_export:
+        from_page_source = connection.vendor == "postgresql" and not csv_export
+        profiles: QuerySet | None
+        if from_page_source:
+            profiles = None  # the page source builds its query from the filters' values
+        elif self.member_venue is not None and not csv_export:
             profiles = _readable_profiles(venue_id=self.member_venue, user_id=request.user.pk)
         else:
             profiles = customer_profiles_for_venue(venue=self.venue)
@@ -551,7 +555,7 @@ class CustomerSearchView(FormatAsParameterMixin, VenueScopedAPIView, GenericAPIV
         except ValidationError:
             _ = self.venue  # a venue the caller may not read is a 404 before any 400
             raise
-        if connection.vendor == "postgresql":
+        if from_page_source:
             rows = paginator.page(self._page_source(filterset, order))
             results: Any = orjson.Fragment(f"[{','.join(row.document for row in rows)}]")
         else:
