@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import bisect
+import logging
+import time
 from array import array
 
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+# At most one warning a minute per process while the cache is down, not one per request.
+WARN_EVERY_SECONDS = 60.0
+_last_warning = -WARN_EVERY_SECONDS
+
+
+def _cache_unavailable() -> bool:
+    """Fails open: an unreachable cache (Redis down) lets requests through rather than
+    answering every one with a server error."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= WARN_EVERY_SECONDS:
+        _last_warning = now
+        logger.warning("throttle: the cache is unavailable; requests are not rate limited")
+    return True
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -37,7 +55,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        history = self.cache.get(self.key)
+        try:
+            history = self.cache.get(self.key)
+        except Exception:  # whatever the cache backend raises
+            return _cache_unavailable()
         if not isinstance(history, array):
             # Absent, or a list written by DRF's throttle (newest first).
             history = array("d", reversed(history or []))
@@ -49,7 +70,10 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def throttle_success(self) -> bool:
         self.history.append(self.now)
-        self.cache.set(self.key, self.history, self.duration)
+        try:
+            self.cache.set(self.key, self.history, self.duration)
+        except Exception:  # whatever the cache backend raises
+            return _cache_unavailable()
         return True
 
     def wait(self) -> float | None:
