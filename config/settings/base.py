@@ -129,8 +129,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-# The per-token throttle keeps its log in the default cache. With CACHE_URL (Redis), every
-# worker and host counts the same requests; without it, each process counts its own.
+# With CACHE_URL (Redis), the per-token throttle keeps its log there (customer_intel/api/
+# throttling.py), so every worker and host counts the same requests, and Django's cache is
+# shared too; without it, each process counts its own.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
     CACHES = {

@@ -1,12 +1,13 @@
-"""Hot lookups compiled to SQL once per process instead of on every request.
+"""Hot queries compiled to SQL once per process instead of on every request.
 
 Building a queryset and compiling it costs the ORM 0.3 to 1 ms of Python per query, more than
 PostgreSQL takes to answer the lookups every API request makes (the token, the profile, the
-segment snapshot). A `CompiledLookup` builds its queryset once with placeholder values and
-keeps what the ORM worked out: the SQL, where each value goes among the parameters, which
-columns fill which model fields and annotations, and the fields' converters (JSON fields).
-Each call runs the SQL with the real values and builds the instance as the queryset would.
-The SQL still comes from the ORM, so it follows the models.
+segment snapshot, a search page). A `CompiledLookup` builds its queryset once with placeholder
+values and keeps what the ORM worked out: the SQL, where each value goes among the parameters,
+which columns fill which model fields and annotations, and the fields' converters (JSON
+fields). Each call runs the SQL with the real values and builds the instance as the queryset
+would. `CompiledShapes` does the same for queries whose filters vary, once per shape of their
+values. The SQL still comes from the ORM, so it follows the models.
 """
 
 from __future__ import annotations
@@ -22,13 +23,23 @@ from typing import Any
 
 from django.db import connections, models
 
-# Placeholder values, one per parameter kind, that a compiled query's parameters are searched
-# for; any value would do as long as the queryset uses it nowhere else.
+# Placeholder values, one per parameter type, that a compiled query's parameters are searched
+# for. Each is far from any value a client sends and is changed by any conversion the ORM
+# might apply (rounding, case, time zones, hashing), so a value the ORM transforms is found
+# missing instead of compiled in. Date-times are aware (UTC).
+_MARK = "\x1f"
 PLACEHOLDERS: dict[type, Callable[[int], Any]] = {
-    str: lambda i: f"\x1fplaceholder-{i}\x1f",
+    str: lambda i: f"{_MARK}Placeholder-{i}{_MARK}",
     int: lambda i: -7_340_000 - i,
     uuid.UUID: lambda i: uuid.UUID(int=0x5EC0_0000 + i),
+    Decimal: lambda i: Decimal(f"-7340{i:03d}.123456789"),
+    float: lambda i: -7_340_000.123456789 - i,
+    datetime: lambda i: datetime(1901, 2, 3, 4, 5, 6, 100_000 + i, tzinfo=UTC),
 }
+
+
+# The conversions of a query's columns: (position, functions, expression).
+Converters = list[tuple[int, list[Callable[..., Any]], Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +50,7 @@ class _Compiled:
     field_names: list[str]  # attnames of the model's columns, in select order
     fields_end: int
     annotations: list[tuple[str, int]]
-    converters: list[tuple[int, list[Callable[..., Any]], Any]]
+    converters: Converters
 
 
 class CompiledLookup:
@@ -87,12 +98,7 @@ class CompiledLookup:
             field_names=field_names,
             fields_end=fields_end,
             annotations=list(compiler.annotation_col_map.items()),
-            converters=[
-                (position, converters, expression)
-                for position, (converters, expression) in compiler.get_converters(
-                    [col for col, _, _ in compiler.select]
-                ).items()
-            ],
+            converters=_converters(compiler),
         )
 
     def first(self, **values: Any) -> Any:
@@ -138,37 +144,35 @@ class CompiledLookup:
             row = cursor.fetchone()
         if row is None:
             return None
-        row = list(row)
-        for position, converters, expression in compiled.converters:
-            value = row[position]
-            for converter in converters:
-                value = converter(value, expression, connection)
-            row[position] = value
-        return row, compiled
+        return _converted(row, compiled.converters, connection), compiled
 
 
-# Placeholders of the values a shape's query is compiled with. Each is far from any value a
-# client sends and is changed by any conversion the ORM might apply (rounding, case, time
-# zones, hashing), so a value the ORM transforms is caught instead of compiled in.
-_MARK = "\x1f"
+def _converters(compiler: Any) -> Converters:
+    """The backend's and the fields' conversions of the selected columns, by position."""
+    return [
+        (position, converters, expression)
+        for position, (converters, expression) in compiler.get_converters(
+            [col for col, _, _ in compiler.select]
+        ).items()
+    ]
+
+
+def _converted(row: tuple[Any, ...], converters: Converters, connection: Any) -> list[Any]:
+    values = list(row)
+    for position, functions, expression in converters:
+        for function in functions:
+            values[position] = function(values[position], expression, connection)
+    return values
 
 
 def _shape_placeholder(value: Any, i: int) -> Any:
-    if isinstance(value, bool):
-        raise _NotCompilable  # two values, no placeholder: the shape would have to hold it
-    if isinstance(value, str):
-        return f"{_MARK}Placeholder-{i}{_MARK}"
-    if isinstance(value, int):
-        return -7_340_000 - i
-    if isinstance(value, Decimal):
-        return Decimal(f"-7340{i:03d}.123456789")
-    if isinstance(value, float):
-        return -7_340_000.123456789 - i
-    if isinstance(value, datetime):
-        return datetime(1901, 2, 3, 4, 5, 6, 100_000 + i, tzinfo=value.tzinfo and UTC)
-    if isinstance(value, uuid.UUID):
-        return uuid.UUID(int=0x5EC0_0000 + i)
-    raise _NotCompilable
+    # Booleans have two values and no placeholder; a naive date-time would be made aware.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise _NotCompilable
+    make = PLACEHOLDERS.get(type(value))
+    if make is None:
+        raise _NotCompilable
+    return make(i)
 
 
 def _placeholder_like(param: Any) -> bool:
@@ -202,7 +206,7 @@ class _ShapeSQL:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, tuple[int, ...]], ...]  # (value index, its parameter positions)
     row: type  # a named tuple of the queryset's `values_list` fields
-    converters: list[tuple[int, list[Callable[..., Any]], Any]]
+    converters: Converters
 
 
 class CompiledShapes:
@@ -247,15 +251,11 @@ class CompiledShapes:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
-        rows = []
-        for row in fetched:
-            if compiled.converters:
-                row = list(row)
-                for position, converters, expression in compiled.converters:
-                    for converter in converters:
-                        row[position] = converter(row[position], expression, connection)
-            rows.append(compiled.row._make(row))
-        return rows
+        if not compiled.converters:
+            return [compiled.row._make(row) for row in fetched]
+        return [
+            compiled.row._make(_converted(row, compiled.converters, connection)) for row in fetched
+        ]
 
     def _compile(
         self, values: dict[str, Any], build: Callable[[dict[str, Any]], models.QuerySet]
@@ -297,12 +297,7 @@ class CompiledShapes:
             params=tuple(params),
             slots=tuple(slots),
             row=namedtuple("Row", names, rename=True),
-            converters=[
-                (position, converters, expression)
-                for position, (converters, expression) in compiler.get_converters(
-                    [col for col, _, _ in compiler.select]
-                ).items()
-            ],
+            converters=_converters(compiler),
         )
 
 
