@@ -23,6 +23,9 @@ with a token. Then, with gunicorn on loopback, measures in one run:
 - a CSV export of every profile from a one-worker server: time, rows, and that worker's peak
   RSS (VmHWM) before and after.
 
+The server gets this process's environment: with CACHE_URL set, it runs with the shared
+(Redis) throttle log.
+
 The load generator shares the machine with the server: quote medians, with that caveat.
 """
 
