@@ -156,3 +156,15 @@ def test_filtersets_share_their_filters_but_not_their_data():
     assert not second.is_valid()
     assert first.form.cleaned_data["segment"] == ["vip"]
     assert "segment" in second.errors
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_shows_responses_written_by_postgresql(reader, venue):
+    profile = make_profile(venue, "someone")
+    browser = APIClient()
+    browser.force_login(reader)
+    for path in (profile.customer, "search"):
+        page = browser.get(f"/customers/venue/{venue.pk}/{path}", HTTP_ACCEPT="text/html")
+        assert page.status_code == 200, path
+        assert page["Content-Type"].startswith("text/html")
+        assert profile.customer in page.content.decode(), path
