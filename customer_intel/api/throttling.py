@@ -38,19 +38,16 @@ REDIS_TIMEOUT_SECONDS = 0.25
 # ARGV: now, the window's start (times at or before it expire), the limit, a unique member,
 # the log's lifetime in seconds. Times travel as strings: Lua would round them to 14 digits.
 # Drops the expired times; if fewer than the limit remain, adds this one.
-# Returns {accepted (0/1), times in the log, the oldest time}.
+# Returns {accepted (0/1), times in the log, the oldest time when refused (for the wait)}.
 _RECORD = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local count = redis.call('ZCARD', KEYS[1])
-local accepted = 0
 if count < tonumber(ARGV[3]) then
     redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
     redis.call('EXPIRE', KEYS[1], ARGV[5])
-    count = count + 1
-    accepted = 1
+    return {1, count + 1}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
-return {accepted, count, oldest}
+return {0, count, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
 """
 
 
@@ -113,7 +110,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         return True if accepted else self.throttle_failure()
 
     def _record_in_redis(self, url: str) -> bool:
-        accepted, count, oldest = _redis_record(url)(
+        accepted, count, *oldest = _redis_record(url)(
             keys=[f"customer-intel:{self.key}"],
             args=[
                 repr(self.now),
@@ -123,7 +120,7 @@ class TokenRateThrottle(SimpleRateThrottle):
                 math.ceil(self.duration),
             ],
         )
-        self.count, self.oldest = int(count), (float(oldest) if oldest is not None else None)
+        self.count, self.oldest = int(count), (float(oldest[0]) if oldest else None)
         return bool(accepted)
 
     def _record_in_cache(self) -> bool:
