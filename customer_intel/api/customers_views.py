@@ -8,8 +8,9 @@ may not read give the same 404. Views validate, call a selector or service, and 
 from __future__ import annotations
 
 import csv
+import functools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -74,7 +75,11 @@ from customer_intel.api.plan_counts import plan_counts
 from customer_intel.api.renderers import CSVRenderer, FastJSONRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
 from customer_intel.api.search_plan import sort_filtered_rows
-from customer_intel.api.sql_json import PROFILE_DOCUMENT_SQL
+from customer_intel.api.sql_json import (
+    CUSTOMER_CLV_DOCUMENT_SQL,
+    CUSTOMER_RFM_DOCUMENT_SQL,
+    PROFILE_DOCUMENT_SQL,
+)
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -162,27 +167,38 @@ def _member_profile(*, venue_id: uuid.UUID, customer: str, user_id: int) -> Quer
     return _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)[:1]
 
 
-def _member_profile_document(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
-    profiles = _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)
-    return profiles.annotate(document=profile_document()).values_list("document")[:1]
-
-
-def profile_document() -> RawSQL:
-    """The profile's response as JSON text written by PostgreSQL (see sql_json)."""
+def profile_document(sql: str = PROFILE_DOCUMENT_SQL) -> RawSQL:
+    """A profile's response as JSON text written by PostgreSQL (see sql_json)."""
     # Built from the model's columns, with no input.
-    return RawSQL(PROFILE_DOCUMENT_SQL, (), output_field=TextField())  # noqa: S611
+    return RawSQL(sql, (), output_field=TextField())  # noqa: S611
 
 
-def _user_with_token_and_document(*, key: str, venue_id: uuid.UUID, customer: str) -> QuerySet:
-    # The token's user, and the response of the profile if that user is a member of its venue.
-    membership = VenueMembership.objects.filter(user_id=OuterRef(OuterRef("pk")), venue_id=venue_id)
-    documents = (
-        CustomerProfile.objects.filter(venue_id=venue_id, customer=customer)
-        .filter(Exists(membership))
-        .annotate(document=profile_document())
-        .values("document")[:1]
+@functools.cache
+def document_lookups(sql: str) -> tuple[CompiledLookup, CompiledLookup]:
+    """Compiled reads of a stored profile's response written by `sql`: with the token's user
+    (`key`, `venue_id`, `customer`; the user carries `profile_document`, null unless they are
+    a member of the venue), and for a member (`venue_id`, `customer`, `user_id`)."""
+
+    def with_token(*, key: str, venue_id: uuid.UUID, customer: str) -> QuerySet:
+        membership = VenueMembership.objects.filter(
+            user_id=OuterRef(OuterRef("pk")), venue_id=venue_id
+        )
+        documents = (
+            CustomerProfile.objects.filter(venue_id=venue_id, customer=customer)
+            .filter(Exists(membership))
+            .annotate(document=profile_document(sql))
+            .values("document")[:1]
+        )
+        return user_with_token(key).annotate(profile_document=Subquery(documents))
+
+    def for_member(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+        profiles = _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)
+        return profiles.annotate(document=profile_document(sql)).values_list("document")[:1]
+
+    return (
+        CompiledLookup(get_user_model(), with_token, key=str, venue_id=uuid.UUID, customer=str),
+        CompiledLookup(CustomerProfile, for_member, venue_id=uuid.UUID, customer=str, user_id=int),
     )
-    return user_with_token(key).annotate(profile_document=Subquery(documents))
 
 
 def _member_snapshot(*, venue_id: uuid.UUID, user_id: int) -> QuerySet:
@@ -197,12 +213,6 @@ MEMBER_SNAPSHOT = CompiledLookup(SegmentSnapshot, _member_snapshot, venue_id=uui
 MEMBER_PROFILE = CompiledLookup(
     CustomerProfile, _member_profile, venue_id=uuid.UUID, customer=str, user_id=int
 )
-MEMBER_PROFILE_DOCUMENT = CompiledLookup(
-    CustomerProfile, _member_profile_document, venue_id=uuid.UUID, customer=str, user_id=int
-)
-USER_WITH_PROFILE_DOCUMENT = CompiledLookup(
-    get_user_model(), _user_with_token_and_document, key=str, venue_id=uuid.UUID, customer=str
-)
 
 
 class FormatAsParameterMixin:
@@ -216,7 +226,14 @@ class FormatAsParameterMixin:
 
 
 class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
-    """A view of one customer at a venue, named in the path by pseudonym or raw id."""
+    """A view of one customer at a venue, named in the path by pseudonym or raw id.
+
+    A view that sets `document_sql` (sql_json) answers a member's stored profile with the JSON
+    PostgreSQL writes, read with the token in one query; otherwise, and for a profile computed
+    on demand, it renders the profile in Python.
+    """
+
+    document_sql: str | None = None
 
     @cached_property
     def customer(self) -> str:
@@ -241,8 +258,46 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
             profile.venue = Venue.from_db(profile._state.db, ["id"], [venue_id])
         return profile
 
+    def token_lookup(self) -> tuple[CompiledLookup, dict[str, Any]] | None:
+        """The caller's token and the stored profile's response in one query (see
+        authentication); None when this view has no document or the URL needs the checks."""
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        too_long = len(self.kwargs["customer_id"]) > MAX_CUSTOMER_ID_LENGTH
+        if not self._documents_apply() or venue_id is None or too_long:
+            return None
+        with_token, _ = document_lookups(self.document_sql)
+        return with_token, {"venue_id": venue_id, "customer": self.customer}
+
+    @cached_property
+    def stored_document(self) -> str | None:
+        """A member's stored profile as the response PostgreSQL writes (the access check, the
+        row and its rendering in one query, the token's when the caller sent one); None for
+        staff, a profile not stored yet, or a view without a document."""
+        user = self.request.user
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        if not self._documents_apply() or user.is_staff or venue_id is None:
+            return None
+        if hasattr(user, "profile_document"):
+            return user.profile_document
+        _, for_member = document_lookups(self.document_sql)
+        row = for_member.first_row(venue_id=venue_id, customer=self.customer, user_id=user.pk)
+        return None if row is None else row[0]
+
+    def _documents_apply(self) -> bool:
+        return self.document_sql is not None and connection.vendor == "postgresql"
+
+    def respond(self, render: Callable[[CustomerProfile], Any]) -> Response:
+        """The stored profile's response as PostgreSQL wrote it, or `render` of the profile."""
+        if self.stored_document is not None:
+            return Response(orjson.Fragment(self.stored_document))
+        return Response(render(self.get_profile()))
+
     @cached_property
     def venue(self) -> Venue:
+        if self.stored_document is not None:
+            # The membership proved access; the venue's other fields load if ever asked for.
+            venue_id = venue_uuid(self.kwargs["venue_id"])
+            return Venue.from_db(CustomerProfile.objects.db, ["id"], [venue_id])
         if self.stored_profile is not None:
             return self.stored_profile.venue
         # No stored profile: the base class tells a missing or forbidden venue (404) apart.
@@ -332,6 +387,8 @@ def segment_shares(
 class CustomerProfileView(CustomerAPIView):
     """A customer's profile: the cached figures, RFM, predictions and attributes."""
 
+    document_sql = PROFILE_DOCUMENT_SQL
+
     @extend_schema(
         operation_id="customer_profile",
         description='Money is a decimal string with two places ("1234.50") in every '
@@ -340,41 +397,7 @@ class CustomerProfileView(CustomerAPIView):
         responses={200: CustomerProfileSerializer, **ERRORS},
     )
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        if self.stored_document is not None:
-            return Response(orjson.Fragment(self.stored_document))
-        return Response(profile_json(self.get_profile()))
-
-    def token_lookup(self) -> tuple[CompiledLookup, dict[str, Any]] | None:
-        """The caller's token and the profile's response in one query (authentication)."""
-        venue_id = venue_uuid(self.kwargs["venue_id"])
-        too_long = len(self.kwargs["customer_id"]) > MAX_CUSTOMER_ID_LENGTH
-        if connection.vendor != "postgresql" or venue_id is None or too_long:
-            return None
-        return USER_WITH_PROFILE_DOCUMENT, {"venue_id": venue_id, "customer": self.customer}
-
-    @cached_property
-    def stored_document(self) -> str | None:
-        """A member's stored profile on PostgreSQL, as the response PostgreSQL writes: the
-        access check, the row and its rendering in one compiled query, the token's when the
-        caller sent one. None otherwise."""
-        user = self.request.user
-        venue_id = venue_uuid(self.kwargs["venue_id"])
-        if user.is_staff or venue_id is None or connection.vendor != "postgresql":
-            return None
-        if hasattr(user, "profile_document"):
-            return user.profile_document
-        row = MEMBER_PROFILE_DOCUMENT.first_row(
-            venue_id=venue_id, customer=self.customer, user_id=user.pk
-        )
-        return None if row is None else row[0]
-
-    @cached_property
-    def venue(self) -> Venue:
-        if self.stored_document is not None:
-            # The membership proved access; the venue's other fields load if ever asked for.
-            venue_id = venue_uuid(self.kwargs["venue_id"])
-            return Venue.from_db(CustomerProfile.objects.db, ["id"], [venue_id])
-        return CustomerAPIView.venue.func(self)
+        return self.respond(profile_json)
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
@@ -393,18 +416,22 @@ class CustomerInsightsView(CustomerAPIView):
 class CustomerRfmView(CustomerAPIView):
     """A customer's RFM analysis: recency, frequency, monetary, their scores and segment."""
 
+    document_sql = CUSTOMER_RFM_DOCUMENT_SQL
+
     @extend_schema(operation_id="customer_rfm", responses={200: CustomerRfmSerializer, **ERRORS})
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        return Response(customer_rfm_json(self.get_profile()))
+        return self.respond(customer_rfm_json)
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])
 class CustomerClvView(CustomerAPIView):
     """A customer's lifetime value: historical, the three-year heuristic, and predictions."""
 
+    document_sql = CUSTOMER_CLV_DOCUMENT_SQL
+
     @extend_schema(operation_id="customer_clv", responses={200: CustomerClvSerializer, **ERRORS})
     def get(self, request: Request, venue_id: str, customer_id: str) -> Response:
-        return Response(customer_clv_json(self.get_profile()))
+        return self.respond(customer_clv_json)
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])

@@ -5,15 +5,18 @@ decimals, JSON) and 0.5 ms more to turn the values back into the strings the API
 PostgreSQL's `json_build_object` writes the same document in microseconds a row, and the
 renderer copies the text into the response (`orjson.Fragment`).
 
-The documents below mirror `profile_json` (customers_serializers), which stays the rendering of
-model instances (profiles computed on demand, SQLite); a test holds the two equal on every kind
-of value. Column names come from the model.
+The documents below mirror `profile_json`, `customer_rfm_json` and `customer_clv_json`
+(customers_serializers), which stay the rendering of model instances (profiles computed on
+demand, SQLite); a test holds each pair equal on every kind of value. Column names come from
+the model.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
+from customer_intel.api.customers_serializers import CLV_HORIZON_YEARS
 from customer_intel.models import CustomerProfile
 
 
@@ -30,8 +33,16 @@ class Kind(Enum):
     )
 
 
-# A document: (key, model field, kind) leaves and (key, document) branches, in response order.
-Document = tuple[tuple[str, str, Kind] | tuple[str, "Document"], ...]
+@dataclass(frozen=True)
+class Constant:
+    """The same number in every response."""
+
+    value: int
+
+
+# A document, in response order: (key, model field, kind) and (key, Constant) leaves, and
+# (key, document) branches.
+Document = tuple[tuple[str, str, Kind] | tuple[str, "Constant | Document"], ...]
 
 RFM_DOCUMENT: Document = (
     ("recency", "rfm_recency", Kind.AS_IS),
@@ -84,6 +95,26 @@ PROFILE_DOCUMENT: Document = (
 )
 
 
+CUSTOMER_RFM_DOCUMENT: Document = (
+    ("customerId", "customer", Kind.AS_IS),
+    *RFM_DOCUMENT,
+    ("asOf", "as_of", Kind.INSTANT),
+    ("computedAt", "computed_at", Kind.INSTANT),
+)
+
+CUSTOMER_CLV_DOCUMENT: Document = (
+    ("customerId", "customer", Kind.AS_IS),
+    ("averageOrderValue", "average_order_value", Kind.TEXT),
+    ("purchaseFrequency", "purchase_frequency", Kind.AS_IS),
+    ("horizonYears", Constant(CLV_HORIZON_YEARS)),
+    ("historicalValue", "total_spent", Kind.TEXT),
+    ("predictedLifetimeValue", "predicted_lifetime_value", Kind.TEXT),
+    ("predictions", PREDICTIONS_DOCUMENT),
+    ("asOf", "as_of", Kind.INSTANT),
+    ("computedAt", "computed_at", Kind.INSTANT),
+)
+
+
 def document_sql(document: Document, *, table: str | None = None) -> str:
     """The SQL expression of `document` as JSON text, over the profile table's columns
     (qualified by `table`, a quoted name or alias, when given)."""
@@ -96,7 +127,9 @@ def _object_sql(document: Document, table: str | None) -> str:
         key = entry[0]
         if not key.isidentifier():
             raise ValueError(f"unexpected key {key!r}")
-        if len(entry) == 2:
+        if isinstance(entry[1], Constant):
+            value = str(int(entry[1].value))
+        elif len(entry) == 2:
             value = _object_sql(entry[1], table)
         else:
             _, field_name, kind = entry
@@ -106,6 +139,8 @@ def _object_sql(document: Document, table: str | None) -> str:
     return f"json_build_object({', '.join(parts)})"
 
 
-# Unqualified: it reads the profile table of the query or subquery it is placed in, whatever
-# alias the ORM gives that table.
+# Unqualified: they read the profile table of the query or subquery they are placed in,
+# whatever alias the ORM gives that table.
 PROFILE_DOCUMENT_SQL = document_sql(PROFILE_DOCUMENT)
+CUSTOMER_RFM_DOCUMENT_SQL = document_sql(CUSTOMER_RFM_DOCUMENT)
+CUSTOMER_CLV_DOCUMENT_SQL = document_sql(CUSTOMER_CLV_DOCUMENT)

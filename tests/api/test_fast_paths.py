@@ -13,7 +13,9 @@ from rest_framework.test import APIClient
 from customer_intel.api.authentication import BearerOrTokenAuthentication
 from customer_intel.api.customers_serializers import (
     PROFILE_JSON_FIELDS,
+    CustomerClvSerializer,
     CustomerProfileSerializer,
+    CustomerRfmSerializer,
     SegmentsSerializer,
     profile_json,
     segments_json,
@@ -117,14 +119,24 @@ class TestMemberShortcuts:
         response = reader_client.get(f"/customers/venue/{venue.pk}/{profile.customer}")
         assert response.json()["venueId"] == str(venue.pk)
 
-    def test_a_members_profile_read_is_one_query_with_the_token(self, reader_client, venue):
+    @pytest.mark.parametrize(
+        ("suffix", "serializer"),
+        [
+            ("", CustomerProfileSerializer),
+            ("/rfm", CustomerRfmSerializer),
+            ("/clv", CustomerClvSerializer),
+        ],
+    )
+    def test_a_members_read_is_one_query_with_the_token(
+        self, reader_client, venue, suffix, serializer
+    ):
         profile = make_profile(venue, "someone")
-        url = f"/customers/venue/{venue.pk}/{profile.customer}"
+        url = f"/customers/venue/{venue.pk}/{profile.customer}{suffix}"
         with CaptureQueriesContext(connection) as queries:
             response = reader_client.get(url)
         assert response.status_code == 200
         assert len(queries.captured_queries) == 1
-        assert response.json() == CustomerProfileSerializer(profile).data
+        assert response.json() == serializer(profile).data
 
     def test_the_profile_reads_the_same_by_session_as_by_token(self, reader, reader_client, venue):
         profile = make_profile(venue, "someone")

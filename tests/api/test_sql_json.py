@@ -1,4 +1,5 @@
-"""PostgreSQL's JSON of a profile is what `profile_json` makes of the same row."""
+"""PostgreSQL's JSON of a profile is what `profile_json` (and the RFM and CLV renderings) make
+of the same row."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_intel.api.customers_serializers import profile_json
-from customer_intel.api.sql_json import PROFILE_DOCUMENT_SQL
+from customer_intel.api.customers_serializers import (
+    customer_clv_json,
+    customer_rfm_json,
+    profile_json,
+)
+from customer_intel.api.sql_json import (
+    CUSTOMER_CLV_DOCUMENT_SQL,
+    CUSTOMER_RFM_DOCUMENT_SQL,
+    PROFILE_DOCUMENT_SQL,
+)
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import make_profile
 
@@ -30,21 +39,32 @@ TEXT = st.text(
 )
 
 
-def sql_document(profile: CustomerProfile) -> dict:
+RENDERINGS = [
+    (PROFILE_DOCUMENT_SQL, profile_json),
+    (CUSTOMER_RFM_DOCUMENT_SQL, customer_rfm_json),
+    (CUSTOMER_CLV_DOCUMENT_SQL, customer_clv_json),
+]
+
+
+def sql_document(profile: CustomerProfile, sql: str = PROFILE_DOCUMENT_SQL) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {PROFILE_DOCUMENT_SQL} FROM {CustomerProfile._meta.db_table} "  # noqa: S608
-            "WHERE id = %s",
+            f"SELECT {sql} FROM {CustomerProfile._meta.db_table} WHERE id = %s",  # noqa: S608
             [profile.pk],
         )
         (text,) = cursor.fetchone()
     return json.loads(text)
 
 
+def assert_same_renderings(profile: CustomerProfile) -> None:
+    for sql, render in RENDERINGS:
+        assert sql_document(profile, sql) == render(profile), render.__name__
+
+
 def test_a_stored_profile(venue):
     profile = make_profile(venue, "someone", first_seen=datetime(2025, 1, 2, 3, 4, 5, 6, UTC))
     profile.refresh_from_db()
-    assert sql_document(profile) == profile_json(profile)
+    assert_same_renderings(profile)
 
 
 def test_a_profile_without_purchases_or_predictions(venue):
@@ -62,9 +82,8 @@ def test_a_profile_without_purchases_or_predictions(venue):
         prediction_unavailable_reason="",
     )
     profile.refresh_from_db()
-    document = sql_document(profile)
-    assert document == profile_json(profile)
-    assert document["predictions"]["unavailableReason"] is None
+    assert_same_renderings(profile)
+    assert sql_document(profile)["predictions"]["unavailableReason"] is None
 
 
 @settings(
@@ -97,4 +116,4 @@ def test_any_values(venue, instant, money, ratio, frequency, count, categories, 
         prediction_unavailable_reason=reason[:200],
     )
     profile.refresh_from_db()
-    assert sql_document(profile) == profile_json(profile)
+    assert_same_renderings(profile)
