@@ -1,9 +1,12 @@
-"""The environment of a process that runs the project on its embedded default (a SQLite file,
-tasks in-process), as a new user starts it, whatever the test run's own settings."""
+"""Processes of the project started by tests: the environment of one on its embedded default
+(a SQLite file, tasks in-process), as a new user starts it, whatever the test run's own
+settings; and running a snippet of Python in one."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,3 +25,17 @@ def sqlite_env(database: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def run_python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """`code` run by a new Python process in the project's directory, with `env`; its output
+    captured as text; CalledProcessError unless it exits with 0."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )

@@ -1,11 +1,9 @@
 import logging
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 from customer_intel.logging import RedactCustomerIdsFilter, redact
 from customer_intel.privacy import is_pseudonym, pseudonymize, resolve_customer_id
+from tests.embedded import run_python
 
 
 def test_pseudonym_is_stable_64_lowercase_hex(settings):
@@ -72,14 +70,7 @@ def test_request_logs_of_a_configured_process_carry_no_raw_id():
         "logging.getLogger('django.request').warning('Not Found: %s', path)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    result = run_python(script, env)
     assert "GET /customers/venue/" in result.stderr
     assert "Not Found" in result.stderr
     assert "erin-raw-id" not in result.stderr + result.stdout, result.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from customer_intel.models import RecomputeRun, RunMode, RunStatus
+from tests.embedded import run_python
 from tests.factories import VenueFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,15 +85,7 @@ def test_a_database_that_is_down_is_503():
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "TEST_DATABASE_URL": f"postgres://postgres@127.0.0.1:{_free_port()}/nothing",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_python(script, env)
     status, body = json.loads(result.stdout.strip().splitlines()[-1])
     assert status == 503
     assert body["status"] == "down" and body["database"] == "down"

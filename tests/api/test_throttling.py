@@ -6,10 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from customer_intel.api import throttling
 from customer_intel.api.throttling import TokenRateThrottle
+from tests.embedded import run_python
 
 REDIS_URL = django_settings.CELERY_BROKER_URL  # the tests' own Redis database
 REQUEST = SimpleNamespace(auth=None, user=None)
@@ -152,13 +150,5 @@ def test_cache_url_selects_the_shared_cache():
     found = {}
     for name, value in (("with", "redis://127.0.0.1:6379/15"), ("without", "")):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "CACHE_URL": value}
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parents[2],
-        )
-        found[name] = done.stdout.strip()
+        found[name] = run_python(code, env).stdout.strip()
     assert found == {"with": "RedisCache", "without": "LocMemCache"}
