@@ -27,15 +27,23 @@ def sqlite_env(database: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    """`code` run by a new Python process in the project's directory, with `env`; its output
-    captured as text; CalledProcessError unless it exits with 0."""
+def run_python(
+    *args: str,
+    env: dict[str, str],
+    timeout: float = 300,
+    check: bool = True,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python *args` (`-c code`, `-m module`, `manage.py command`) in a new process in the
+    project's directory, with `env`; its output captured as text; with `check`,
+    CalledProcessError unless it exits with 0."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
-        check=True,
+        check=check,
     )

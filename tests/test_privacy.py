@@ -70,7 +70,7 @@ def test_request_logs_of_a_configured_process_carry_no_raw_id():
         "logging.getLogger('django.request').warning('Not Found: %s', path)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
-    result = run_python(script, env)
+    result = run_python("-c", script, env=env)
     assert "GET /customers/venue/" in result.stderr
     assert "Not Found" in result.stderr
     assert "erin-raw-id" not in result.stderr + result.stdout, result.stderr

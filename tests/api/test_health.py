@@ -85,7 +85,7 @@ def test_a_database_that_is_down_is_503():
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "TEST_DATABASE_URL": f"postgres://postgres@127.0.0.1:{_free_port()}/nothing",
     }
-    result = run_python(script, env)
+    result = run_python("-c", script, env=env, timeout=60)
     status, body = json.loads(result.stdout.strip().splitlines()[-1])
     assert status == 503
     assert body["status"] == "down" and body["database"] == "down"

@@ -150,5 +150,5 @@ def test_cache_url_selects_the_shared_cache():
     found = {}
     for name, value in (("with", "redis://127.0.0.1:6379/15"), ("without", "")):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "CACHE_URL": value}
-        found[name] = run_python(code, env).stdout.strip()
+        found[name] = run_python("-c", code, env=env).stdout.strip()
     assert found == {"with": "RedisCache", "without": "LocMemCache"}

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from customer_intel.privacy import pseudonymize
 from tests.commands.conftest import csv_row, write_csv
-from tests.embedded import ROOT, sqlite_env
+from tests.embedded import run_python, sqlite_env
 
 HMAC_KEY = "sqlite-test-hmac-key"
 
 
 def _manage(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = sqlite_env(database, CUSTOMER_ID_HMAC_KEY=HMAC_KEY)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_python("manage.py", *args, env=env, check=False)
 
 
 def test_import_events_works_on_sqlite(tmp_path, settings):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.embedded import ROOT, sqlite_env
+from tests.embedded import run_python, sqlite_env
 
 SNIPPET = """
 from datetime import UTC, datetime, timedelta
@@ -62,16 +60,7 @@ print("SQLITE-OK")
 
 def _manage(database: Path, *args: str, stdin: str | None = None):
     env = sqlite_env(database)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_python("manage.py", *args, env=env, stdin=stdin, check=False)
 
 
 def test_fit_and_event_summaries_work_on_sqlite(tmp_path) -> None:

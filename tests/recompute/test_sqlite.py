@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal, InvalidOperation
 
 import pytest
 
-from tests.embedded import ROOT, sqlite_env
+from tests.embedded import run_python, sqlite_env
 from tests.recompute import scenario
 
 
@@ -21,22 +19,8 @@ def _as_text(fields: dict) -> dict:  # type: ignore[type-arg]
 def sqlite_report(tmp_path_factory) -> dict:  # type: ignore[type-arg]
     database = tmp_path_factory.mktemp("sqlite") / "engine.sqlite3"
     env = sqlite_env(database, LOG_LEVEL="WARNING")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.recompute.sqlite_scenario"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-        capture_output=True,
-        text=True,
-    )
+    run_python("manage.py", "migrate", "--noinput", "-v", "0", env=env)
+    result = run_python("-m", "tests.recompute.sqlite_scenario", env=env)
     return json.loads(result.stdout)
 
 
