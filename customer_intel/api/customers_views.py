@@ -142,21 +142,17 @@ def venue_uuid(venue_id: str) -> uuid.UUID | None:
         return None
 
 
-def _member_profiles(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
-    # The venue's id is the URL's, the membership is a one-time filter (it does not depend on
-    # the profile row) and the profile comes from the (venue, customer) unique index.
-    membership = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
-    return CustomerProfile.objects.filter(venue_id=venue_id, customer=customer).filter(
-        Exists(membership)
-    )
-
-
 def _readable_profiles(*, venue_id: uuid.UUID, user_id: int) -> QuerySet:
-    # A membership check PostgreSQL evaluates once, before walking the index: the venue
-    # access and the page in one query. An empty page tells a missing or unreadable venue
-    # (404) apart.
+    # A membership check PostgreSQL evaluates once, before reading any profile (it does not
+    # depend on the profile row): the venue access and the read in one query. No row tells a
+    # missing or unreadable venue (404) apart.
     memberships = VenueMembership.objects.filter(user_id=user_id, venue_id=venue_id)
     return CustomerProfile.objects.filter(venue_id=venue_id).filter(Exists(memberships))
+
+
+def _member_profiles(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
+    # The profile comes from the (venue, customer) unique index.
+    return _readable_profiles(venue_id=venue_id, user_id=user_id).filter(customer=customer)
 
 
 # Search page queries, compiled once per shape of their values.
