@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -75,6 +75,11 @@ from customer_intel.api.plan_counts import plan_counts
 from customer_intel.api.renderers import CSVRenderer, FastJSONRenderer
 from customer_intel.api.scoping import VENUE_NOT_FOUND, VenueScopedAPIView
 from customer_intel.api.search_plan import sort_filtered_rows
+from customer_intel.api.segment_bodies import (
+    USER_WITH_SNAPSHOT_STATE,
+    rendered_segments,
+    segment_shares,
+)
 from customer_intel.api.sql_json import (
     CUSTOMER_CLV_DOCUMENT_SQL,
     CUSTOMER_RFM_DOCUMENT_SQL,
@@ -313,12 +318,28 @@ class CustomerAPIView(FormatAsParameterMixin, VenueScopedAPIView):
 class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
     """Customers per segment, from the counts the last recompute stored (no profile scan)."""
 
+    def token_lookup(self) -> tuple[CompiledLookup, dict[str, Any]] | None:
+        """The caller's token and, for a member, the venue's snapshot state in one query (see
+        authentication and segment_bodies)."""
+        venue_id = venue_uuid(self.kwargs["venue_id"])
+        if venue_id is None or connection.vendor != "postgresql":
+            return None
+        return USER_WITH_SNAPSHOT_STATE, {"venue_id": venue_id}
+
+    @cached_property
+    def snapshot_state(self) -> str | None:
+        """The snapshot's state read with the token: a member's venue that has a snapshot."""
+        return getattr(self.request.user, "segment_snapshot_state", None)
+
     @cached_property
     def venue(self) -> Venue:
         user, venue_id = self.request.user, self.kwargs["venue_id"]
         member_venue = venue_uuid(venue_id) if not user.is_staff else None
+        if self.snapshot_state is not None:
+            # The membership proved access; the venue's other fields load if ever asked for.
+            return Venue.from_db(SegmentSnapshot.objects.db, ["id"], [venue_uuid(venue_id)])
         if member_venue is not None:
-            # The common case, a member reading a venue with a snapshot: one compiled query.
+            # A member by session: one compiled query.
             snapshot = MEMBER_SNAPSHOT.first(venue_id=member_venue, user_id=user.pk)
             if snapshot is not None:
                 # The membership proved access; the venue's other fields load if ever asked.
@@ -347,6 +368,10 @@ class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
         by = request.query_params.get("by", "segment")
         if by not in ("segment", "rfm"):
             raise ValidationError({"by": ["Must be `segment` or `rfm`."]})
+        if self.snapshot_state is not None:
+            return Response(
+                orjson.Fragment(rendered_segments(self.venue.pk, by, self.snapshot_state))
+            )
         try:
             snapshot: SegmentSnapshot | None = self.venue.segment_snapshot
         except SegmentSnapshot.DoesNotExist:
@@ -365,18 +390,6 @@ class SegmentsView(FormatAsParameterMixin, VenueScopedAPIView):
             "computedAt": snapshot.computed_at if snapshot else None,
         }
         return Response(segments_json(body))
-
-
-def segment_shares(
-    *, names: Iterable[str], counts: dict[str, int], total: int
-) -> list[dict[str, Any]]:
-    """Every named segment with its count and its percentage of `total` (two decimals)."""
-    shares = []
-    for name in names:
-        count = int(counts.get(name, 0))
-        percentage = round(100.0 * count / total, 2) if total else 0.0
-        shares.append({"segment": name, "count": count, "percentage": percentage})
-    return shares
 
 
 @extend_schema(parameters=[VENUE_ID, CUSTOMER_ID])

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from django.db.models import Model
+
 from customer_intel.api.customers_serializers import CLV_HORIZON_YEARS
 from customer_intel.models import CustomerProfile
 
@@ -115,13 +117,15 @@ CUSTOMER_CLV_DOCUMENT: Document = (
 )
 
 
-def document_sql(document: Document, *, table: str | None = None) -> str:
-    """The SQL expression of `document` as JSON text, over the profile table's columns
+def document_sql(
+    document: Document, *, model: type[Model] = CustomerProfile, table: str | None = None
+) -> str:
+    """The SQL expression of `document` as JSON text, over the columns of `model`'s table
     (qualified by `table`, a quoted name or alias, when given)."""
-    return f"({_object_sql(document, table)})::text"
+    return f"({_object_sql(document, model, table)})::text"
 
 
-def _object_sql(document: Document, table: str | None) -> str:
+def _object_sql(document: Document, model: type[Model], table: str | None) -> str:
     parts = []
     for entry in document:
         key = entry[0]
@@ -130,10 +134,10 @@ def _object_sql(document: Document, table: str | None) -> str:
         if isinstance(entry[1], Constant):
             value = str(int(entry[1].value))
         elif len(entry) == 2:
-            value = _object_sql(entry[1], table)
+            value = _object_sql(entry[1], model, table)
         else:
             _, field_name, kind = entry
-            column = f'"{CustomerProfile._meta.get_field(field_name).column}"'
+            column = f'"{model._meta.get_field(field_name).column}"'
             value = kind.value.format(f"{table}.{column}" if table else column)
         parts.append(f"'{key}', {value}")
     return f"json_build_object({', '.join(parts)})"

@@ -95,6 +95,49 @@ class TestMemberShortcuts:
         url = f"/customers/venue/{venue.pk}/segments"
         assert reader_client.get(url).json() == staff.get(url).json()
 
+    @pytest.mark.parametrize("by", ["segment", "rfm"])
+    def test_a_members_segments_are_one_query_and_read_as_by_session(
+        self, reader, reader_client, venue, by
+    ):
+        # 1 of 32 is 3.125%: the percentages must round as the general path rounds them.
+        make_snapshot(
+            venue,
+            segment_counts={"vip": 1, "regular": 31},
+            rfm_segment_counts={"Champions": 1, "Lost": 7},
+            total_customers=32,
+            as_of=datetime(2026, 3, 1, 12, 0, 0, 123400, tzinfo=UTC),
+            computed_at=datetime(2026, 3, 1, 12, 5, tzinfo=UTC),
+        )
+        url = f"/customers/venue/{venue.pk}/segments?by={by}"
+        with CaptureQueriesContext(connection) as queries:
+            by_token = reader_client.get(url)
+        assert by_token.status_code == 200
+        assert len(queries.captured_queries) == 1
+        session = APIClient()
+        session.force_login(reader)
+        by_session = session.get(url, HTTP_ACCEPT="application/json")
+        assert by_session.status_code == 200
+        assert by_token.json() == by_session.json()
+        assert by_token.json()["asOf"] == "2026-03-01T12:00:00.123400Z"
+
+    def test_a_changed_snapshot_is_answered_at_once(self, reader_client, venue):
+        snapshot = make_snapshot(venue, segment_counts={"vip": 1}, total_customers=1)
+        url = f"/customers/venue/{venue.pk}/segments"
+        before = reader_client.get(url).json()
+        snapshot.segment_counts = {"vip": 2}
+        snapshot.total_customers = 2
+        snapshot.save()
+        after = reader_client.get(url).json()
+        assert before["totalCustomers"] == 1
+        assert after["totalCustomers"] == 2
+        assert {share["segment"]: share["count"] for share in after["segments"]}["vip"] == 2
+
+    def test_a_members_bad_segments_parameter_is_400(self, reader_client, venue):
+        make_snapshot(venue, total_customers=0)
+        response = reader_client.get(f"/customers/venue/{venue.pk}/segments?by=nothing")
+        assert response.status_code == 400
+        assert "by" in response.json()["error"]["details"]
+
     def test_a_membership_at_another_venue_reads_nothing(self, venue):
         make_profile(venue, "someone")
         make_snapshot(venue, total_customers=1)
