@@ -31,21 +31,22 @@ class Kind(Enum):
     INSTANT = "instant"  # ISO 8601 in UTC with "Z", microseconds only when there are some
 
 
-# Each kind's JSON text of a column `{0}`; NULL (JSON null) when the column is. Text that needs
-# no escaping (numbers, UUIDs, the date-time patterns) is quoted as it is.
-_TEXT_JSON = "to_json({0})::text"
-_NUMBER_JSON = "({0})::text"
-# orjson writes a float that is not finite as null; PostgreSQL's NaN sorts above Infinity.
-_FLOAT_JSON = "CASE WHEN {0} < 'Infinity' AND {0} > '-Infinity' THEN ({0})::text END"
-_QUOTED = "'\"' || ({0})::text || '\"'"
-_BLANK_AS_NULL_JSON = "to_json(NULLIF({0}, ''))::text"
-_INSTANT_JSON = (
-    "'\"' || to_char(({0}) AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0} "
-    """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END) || '\"'"""
+# Each kind's JSON text of a column `{0}` (a NULL column is JSON null). A column that cannot
+# be NULL is handed to concat() as it is, which writes it with its type's output function, the
+# text `::text` would give; numbers, UUIDs and the date-time patterns need no escaping.
+_INSTANT_TEXT = (
+    "to_char(({0}) AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0} "
+    """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
 )
+# orjson writes a float that is not finite as null; PostgreSQL's NaN sorts above Infinity.
+_FLOAT_JSON = "CASE WHEN {0} < 'Infinity' AND {0} > '-Infinity' THEN ({0})::text ELSE 'null' END"
 _TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField"}
 # concat() takes at most this many arguments (PostgreSQL's FUNC_MAX_ARGS).
 _MAX_CONCAT_ARGUMENTS = 100
+
+
+class _Literal(str):
+    """A piece of the document's text that is the same in every row."""
 
 
 @dataclass(frozen=True)
@@ -137,50 +138,61 @@ def document_sql(
     table (qualified by `table`, a quoted name or alias, when given).
 
     The text is concatenated rather than built by `json_build_object`: for a page of 51
-    profiles PostgreSQL spends 0.5 ms instead of 0.78, and writes 10% fewer bytes.
+    profiles PostgreSQL spends 0.5 ms instead of 0.86, and writes 10% fewer bytes.
     """
-    return _object_sql(document, model, table)
+    pieces: list[str] = []
+    for piece in _object_pieces(document, model, table):
+        if isinstance(piece, _Literal) and pieces and isinstance(pieces[-1], _Literal):
+            pieces[-1] = _Literal(pieces[-1] + piece)
+        else:
+            pieces.append(piece)
+    return _concat([f"'{piece}'" if isinstance(piece, _Literal) else piece for piece in pieces])
 
 
-def _object_sql(document: Document, model: type[Model], table: str | None) -> str:
-    parts = []
+def _concat(arguments: list[str]) -> str:
+    if len(arguments) <= _MAX_CONCAT_ARGUMENTS:
+        return f"concat({', '.join(arguments)})"
+    size = _MAX_CONCAT_ARGUMENTS
+    return _concat([_concat(arguments[i : i + size]) for i in range(0, len(arguments), size)])
+
+
+def _object_pieces(document: Document, model: type[Model], table: str | None) -> list[str]:
+    pieces: list[str] = []
     for position, entry in enumerate(document):
         key = entry[0]
         if not key.isidentifier():
             raise ValueError(f"unexpected key {key!r}")
-        prefix = f'{"," if position else "{"}"{key}":'
+        pieces.append(_Literal(f'{"," if position else "{"}"{key}":'))
         if isinstance(entry[1], Constant):
-            parts.append(f"'{prefix}{int(entry[1].value)}'")
-            continue
-        parts.append(f"'{prefix}'")
-        if len(entry) == 2:
-            parts.append(_object_sql(entry[1], model, table))
+            pieces.append(_Literal(str(int(entry[1].value))))
+        elif len(entry) == 2:
+            pieces += _object_pieces(entry[1], model, table)
         else:
             _, field_name, kind = entry
             field = model._meta.get_field(field_name)
             column = f'"{field.column}"'
-            value = _value_json(field, kind, f"{table}.{column}" if table else column)
-            parts.append(f"COALESCE({value}, 'null')")
-    parts.append("'}'")
-    if len(parts) > _MAX_CONCAT_ARGUMENTS:
-        raise ValueError("a document level has too many keys for one concat()")
-    return f"concat({', '.join(parts)})"
+            pieces += _value_pieces(field, kind, f"{table}.{column}" if table else column)
+    pieces.append(_Literal("}"))
+    return pieces
 
 
-def _value_json(field: Field, kind: Kind, column: str) -> str:
-    if kind is Kind.TEXT:
-        template = _QUOTED
-    elif kind is Kind.BLANK_AS_NULL:
-        template = _BLANK_AS_NULL_JSON
-    elif kind is Kind.INSTANT:
-        template = _INSTANT_JSON
-    elif field.get_internal_type() in _TEXT_FIELDS:
-        template = _TEXT_JSON
-    elif field.get_internal_type() == "FloatField":
-        template = _FLOAT_JSON
-    else:  # integers, booleans and JSON write themselves as JSON
-        template = _NUMBER_JSON
-    return template.format(column)
+def _value_pieces(field: Field, kind: Kind, column: str) -> list[str]:
+    """The pieces of one column's JSON text."""
+    internal_type = field.get_internal_type()
+    if kind is Kind.BLANK_AS_NULL:
+        return [f"COALESCE(to_json(NULLIF({column}, ''))::text, 'null')"]
+    if kind is Kind.AS_IS and internal_type == "FloatField":
+        return [_FLOAT_JSON.format(column)]
+    if kind is Kind.AS_IS and internal_type in _TEXT_FIELDS:
+        return [
+            f"COALESCE(to_json({column})::text, 'null')" if field.null else f"to_json({column})"
+        ]
+    if kind is Kind.AS_IS:  # integers, booleans and JSON write themselves as JSON
+        return [f"COALESCE(({column})::text, 'null')" if field.null else column]
+    text = _INSTANT_TEXT.format(column) if kind is Kind.INSTANT else column
+    if field.null:
+        return [f"""COALESCE('"' || {text} || '"', 'null')"""]
+    return [_Literal('"'), text, _Literal('"')]
 
 
 # Unqualified: they read the profile table of the query or subquery they are placed in,
