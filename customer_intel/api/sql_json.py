@@ -138,7 +138,7 @@ def document_sql(
     table (qualified by `table`, a quoted name or alias, when given).
 
     The text is concatenated rather than built by `json_build_object`: for a page of 51
-    profiles PostgreSQL spends 0.5 ms instead of 0.86, and writes 10% fewer bytes.
+    profiles PostgreSQL spends about 0.45 ms instead of 0.8, and writes 10% fewer bytes.
     """
     pieces: list[str] = []
     for piece in _object_pieces(document, model, table):
@@ -146,7 +146,12 @@ def document_sql(
             pieces[-1] = _Literal(pieces[-1] + piece)
         else:
             pieces.append(piece)
-    return _concat([f"'{piece}'" if isinstance(piece, _Literal) else piece for piece in pieces])
+    return _concat(
+        [
+            "'{}'".format(piece.replace("'", "''")) if isinstance(piece, _Literal) else piece
+            for piece in pieces
+        ]
+    )
 
 
 def _concat(arguments: list[str]) -> str:

@@ -21,6 +21,8 @@ from customer_intel.api.sql_json import (
     CUSTOMER_CLV_DOCUMENT_SQL,
     CUSTOMER_RFM_DOCUMENT_SQL,
     PROFILE_DOCUMENT_SQL,
+    Kind,
+    document_sql,
 )
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import make_profile
@@ -87,6 +89,13 @@ def test_a_profile_without_purchases_or_predictions(venue):
     profile.refresh_from_db()
     assert_same_renderings(profile)
     assert sql_document(profile)["predictions"]["unavailableReason"] is None
+
+
+def test_a_document_longer_than_one_concat_takes(venue):
+    # 150 values and their keys are more arguments than PostgreSQL's concat() takes (100).
+    document = tuple((f"k{i}", "total_tickets", Kind.AS_IS) for i in range(150))
+    profile = make_profile(venue, "someone", total_tickets=7)
+    assert sql_document(profile, document_sql(document)) == {f"k{i}": 7 for i in range(150)}
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
