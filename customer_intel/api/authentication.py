@@ -8,10 +8,12 @@ the lookup's other values, or None for the plain lookup.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
@@ -19,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from customer_intel.api.compiled import CompiledLookup
+from customer_intel.models import VenueMembership
 
 ACCEPTED_KEYWORDS = (b"token", b"bearer")
 
@@ -30,6 +33,19 @@ def user_with_token(key: str) -> QuerySet:
         .objects.filter(auth_token__key=key)
         .annotate(token_key=F("auth_token__key"), token_created=F("auth_token__created"))
     )
+
+
+def user_with_member_document(
+    key: str, *, venue_id: uuid.UUID, rows: QuerySet, sql: str, name: str
+) -> QuerySet:
+    """The user holding the token `key`, carrying as `name` the JSON text that `sql` (see
+    sql_json) writes of the first of `rows`, one venue's rows: null unless the user is a
+    member of the venue `venue_id`, or there is no such row."""
+    membership = VenueMembership.objects.filter(user_id=OuterRef(OuterRef("pk")), venue_id=venue_id)
+    # Built from the model's columns, with no input.
+    document = RawSQL(sql, (), output_field=TextField())  # noqa: S611
+    documents = rows.filter(Exists(membership)).annotate(document=document).values("document")[:1]
+    return user_with_token(key).annotate(**{name: Subquery(documents)})
 
 
 # Every request looks its token up: the user and the token in one query compiled once.

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
+from django.db.models import Exists, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404, StreamingHttpResponse
 from django_filters.constants import EMPTY_VALUES
@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 from customer_intel.analytics.journey import JourneyEvent, JourneySummary, summarize_journey
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
-from customer_intel.api.authentication import user_with_token
+from customer_intel.api.authentication import user_with_member_document
 from customer_intel.api.camel import CSV_COLUMNS, ORDERING_FIELDS
 from customer_intel.api.compiled import CompiledLookup, CompiledShapes
 from customer_intel.api.customers_serializers import (
@@ -181,16 +181,13 @@ def document_lookups(sql: str) -> tuple[CompiledLookup, CompiledLookup]:
     a member of the venue), and for a member (`venue_id`, `customer`, `user_id`)."""
 
     def with_token(*, key: str, venue_id: uuid.UUID, customer: str) -> QuerySet:
-        membership = VenueMembership.objects.filter(
-            user_id=OuterRef(OuterRef("pk")), venue_id=venue_id
+        return user_with_member_document(
+            key,
+            venue_id=venue_id,
+            rows=CustomerProfile.objects.filter(venue_id=venue_id, customer=customer),
+            sql=sql,
+            name="profile_document",
         )
-        documents = (
-            CustomerProfile.objects.filter(venue_id=venue_id, customer=customer)
-            .filter(Exists(membership))
-            .annotate(document=profile_document(sql))
-            .values("document")[:1]
-        )
-        return user_with_token(key).annotate(profile_document=Subquery(documents))
 
     def for_member(*, venue_id: uuid.UUID, customer: str, user_id: int) -> QuerySet:
         profiles = _member_profiles(venue_id=venue_id, customer=customer, user_id=user_id)

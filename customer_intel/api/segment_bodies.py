@@ -16,15 +16,14 @@ from typing import Any
 
 import orjson
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
-from customer_intel.api.authentication import user_with_token
+from customer_intel.api.authentication import user_with_member_document
 from customer_intel.api.compiled import CompiledLookup
 from customer_intel.api.sql_json import Document, Kind, document_sql
-from customer_intel.models import SegmentSnapshot, VenueMembership
+from customer_intel.models import SegmentSnapshot
 
 # The snapshot's values the answer is made of; date-times as the API writes them.
 SNAPSHOT_STATE: Document = (
@@ -53,16 +52,13 @@ def segment_shares(
 
 
 def _user_with_snapshot_state(*, key: str, venue_id: uuid.UUID) -> QuerySet:
-    membership = VenueMembership.objects.filter(user_id=OuterRef(OuterRef("pk")), venue_id=venue_id)
-    # Built from the model's columns, with no input.
-    state = RawSQL(SNAPSHOT_STATE_SQL, (), output_field=TextField())  # noqa: S611
-    states = (
-        SegmentSnapshot.objects.filter(venue_id=venue_id)
-        .filter(Exists(membership))
-        .annotate(state=state)
-        .values("state")[:1]
+    return user_with_member_document(
+        key,
+        venue_id=venue_id,
+        rows=SegmentSnapshot.objects.filter(venue_id=venue_id),
+        sql=SNAPSHOT_STATE_SQL,
+        name="segment_snapshot_state",
     )
-    return user_with_token(key).annotate(segment_snapshot_state=Subquery(states))
 
 
 # The token's user (`key`) carrying `segment_snapshot_state`: the JSON text of the venue's
