@@ -53,7 +53,7 @@ def customer_facts(draw) -> CustomerFactsRow:
 @settings(max_examples=300, deadline=None)
 @given(customer_facts())
 def test_every_profile_is_within_the_contract(facts):
-    profile = compute_profile(facts, as_of=AS_OF)
+    profile = compute_profile(facts, as_of=AS_OF, currency="USD")
     bought = facts.purchase_count > 0
 
     assert profile.segment in rules.SEGMENTS
