@@ -7,19 +7,18 @@ tracking parameters).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.http import QueryDict
 
+from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.api.camel import ORDERING_FIELDS
+from customer_intel.api.parameters import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.models import CustomerProfile, PurchaseTime, Segment
 from customer_intel.privacy import resolve_customer_id
 
-MAX_CUSTOMER_ID_LENGTH = 256
 MAX_EVENT_TYPE_LENGTH = 64
 # Bounds numeric parameters so PostgreSQL never sees a number it cannot compare
 # (1E+200000 would overflow `numeric`).
@@ -31,12 +30,6 @@ ORDERING_CHOICES = [
     for prefix in ("", "-")
 ]
 DEFAULT_ORDERING = "-totalSpent"
-
-
-def _rfm_segment_choices() -> list[tuple[str, str]]:
-    from customer_intel.analytics.rfm import RFM_SEGMENTS
-
-    return [(name, name) for name in RFM_SEGMENTS]
 
 
 class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
@@ -77,7 +70,7 @@ class CustomerProfileFilterSet(django_filters.FilterSet):
     )
     rfmSegment = InFilter(
         field_name="rfm_segment",
-        choices=_rfm_segment_choices,
+        choices=[(name, name) for name in RFM_SEGMENTS],
         help_text="One or more RFM segments (repeat the parameter or separate with commas).",
     )
     minTotalSpent = _number("total_spent", "gte", "Total spent at least this.")
@@ -133,28 +126,6 @@ class CustomerProfileFilterSet(django_filters.FilterSet):
         model = CustomerProfile
         fields: list[str] = []
 
-    # django-filter deep-copies every filter and builds their form fields and a form class for
-    # each request: about 1 ms for this set, a fifth of a search page. No filter, field or the
-    # form keeps anything of a request (the methods below use only their arguments), so they
-    # are built once per process and shared.
-    def __init__(
-        self,
-        data: Any = None,
-        queryset: QuerySet | None = None,
-        *,
-        request: Any = None,
-        prefix: str | None = None,
-    ) -> None:
-        self.is_bound = data is not None
-        self.data = data or QueryDict()
-        self.queryset = queryset if queryset is not None else CustomerProfile.objects.all()
-        self.request = request
-        self.form_prefix = prefix
-        self.filters, self._form_class = _shared_filters_and_form()
-
-    def get_form_class(self) -> type[forms.Form]:
-        return self._form_class
-
     def filter_event_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(
             Q(top_event_type=value) | Q(second_event_type=value) | Q(third_event_type=value)
@@ -166,20 +137,3 @@ class CustomerProfileFilterSet(django_filters.FilterSet):
     def keep_order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Ordering is applied by the keyset paginator, which must know the field.
         return queryset
-
-
-class _SharedFields(dict):
-    """A form's fields that every instance of the form uses as they are (Django's form
-    deep-copies its fields per instance in case it changes them; this one does not)."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedFields:
-        return self
-
-
-@functools.cache
-def _shared_filters_and_form() -> tuple[dict[str, django_filters.Filter], type[forms.Form]]:
-    template = django_filters.FilterSet.__new__(CustomerProfileFilterSet)
-    django_filters.FilterSet.__init__(template, queryset=CustomerProfile.objects.all())
-    form_class = django_filters.FilterSet.get_form_class(template)
-    form_class.base_fields = _SharedFields(form_class.base_fields)
-    return template.filters, form_class

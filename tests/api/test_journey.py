@@ -56,7 +56,7 @@ SUMMARY = {
         "type": "page.viewed",
         "occurredAt": "2025-12-31T12:00:00Z",
         "channel": "web",
-        "campaign": "",
+        "campaign": None,
     },
     "firstPurchase": {"occurredAt": "2026-01-05T12:00:00Z", "amount": "80.00"},
     "touchpointsBeforeFirstPurchase": 3,
@@ -88,8 +88,10 @@ def test_journey_in_time_order_with_its_summary(reader_client, venue, journey):
         "quantity": 2,
         "eventCategory": "concert",
         "channel": "web",
-        "campaign": "",
+        "campaign": None,
     }
+    assert body["results"][0]["eventCategory"] is None
+    assert body["results"][1]["campaign"] == "spring"
     assert body["summary"] == SUMMARY
     assert RAW_ID not in reader_client.get(url(venue)).content.decode()
 

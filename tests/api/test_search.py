@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from customer_intel.api.camel import CSV_COLUMNS
+from customer_intel.api.answers import PROFILE_CSV
 from customer_intel.privacy import pseudonymize
 from tests.api.conftest import AS_OF, make_profile
 from tests.factories import VenueFactory
@@ -204,7 +204,7 @@ def test_csv_streams_every_matching_row_with_the_same_filters_and_order(
     reader_client, venue, people
 ):
     rows = read_csv(search(reader_client, venue, "format=csv&minTotalSpent=50&pageSize=1"))
-    assert rows[0] == list(CSV_COLUMNS)
+    assert rows[0] == [entry.key for entry in PROFILE_CSV.entries]
     assert [row[0] for row in rows[1:]] == [P["vip"], P["risky"], P["regular"], P["lost"]]
     vip = dict(zip(rows[0], rows[1], strict=True))
     assert vip["segment"] == "vip"
@@ -232,9 +232,9 @@ def test_csv_by_accept_header_and_nulls_last(reader_client, venue, people):
 
 @pytest.mark.django_db
 def test_csv_in_many_chunks(reader_client, venue, monkeypatch):
-    from customer_intel.api import customers_views
+    from customer_intel.api import search_views
 
-    monkeypatch.setattr(customers_views, "CSV_CHUNK_ROWS", 7)
+    monkeypatch.setattr(search_views, "CSV_CHUNK_ROWS", 7)
     for n in range(30):
         make_profile(venue, f"c{n}", total_spent=Decimal(n))
     response = search(reader_client, venue, "format=csv&ordering=totalSpent")
