@@ -6,14 +6,9 @@ import uuid
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from customer_intel.models import (
-    RecomputeRun,
-    RunStatus,
-    Venue,
-    VenueMembership,
-)
+from customer_intel.models import RecomputeRun, RunStatus, Venue
 
 
 def last_successful_runs() -> dict[uuid.UUID, datetime | None]:
@@ -29,19 +24,29 @@ def last_successful_runs() -> dict[uuid.UUID, datetime | None]:
     }
 
 
+def venue_access(
+    *, user: AbstractBaseUser | AnonymousUser | None, write: bool = False, through: str = ""
+) -> Q:
+    """The one rule of venue access, as a filter: on venues, or with `through` (a relation
+    to the venue, "venue") on the rows of a venue, so the check rides in their read.
+
+    Staff may use every venue; anyone else the venues they hold a membership of (one that
+    allows writing, with `write`); an anonymous caller none.
+    """
+    prefix = f"{through}__" if through else ""
+    if not user or not user.is_authenticated:
+        return Q(**{f"{prefix}pk__in": []})
+    if user.is_staff:
+        return Q()
+    membership = {f"{prefix}memberships__user": user}
+    if write:
+        membership[f"{prefix}memberships__can_write"] = True
+    # One Q: both conditions hold for the same membership (at most one per user and venue).
+    return Q(**membership)
+
+
 def readable_venues(
     *, user: AbstractBaseUser | AnonymousUser | None, write: bool = False
 ) -> QuerySet[Venue]:
-    """The venues `user` may read (with `write`, change): the one rule of venue access.
-
-    Staff may use every venue; anyone else the venues they hold a membership of (a membership
-    that allows writing, with `write`); an anonymous caller none.
-    """
-    if not user or not user.is_authenticated:
-        return Venue.objects.none()
-    if user.is_staff:
-        return Venue.objects.all()
-    memberships = VenueMembership.objects.filter(user=user)
-    if write:
-        memberships = memberships.filter(can_write=True)
-    return Venue.objects.filter(pk__in=memberships.values("venue_id"))
+    """The venues `user` may read (with `write`, change)."""
+    return Venue.objects.filter(venue_access(user=user, write=write))

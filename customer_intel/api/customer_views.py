@@ -64,12 +64,8 @@ class CustomerAPIView(VenueScopedAPIView):
     def answer(self, shape: Shape) -> Response:
         """`shape` made of the customer's stored profile (only the columns it reads), or of
         the profile computed now if they have events but no profile yet."""
-        row: Any = (
-            self.scoped(CustomerProfile)
-            .filter(customer=self.customer)
-            .values_list(*shape.sources, named=True)
-            .first()
-        )
+        stored = self.scoped(CustomerProfile).filter(customer=self.customer)
+        row: Any = next(iter(stored.values_list(*shape.sources, named=True)[:1]), None)
         if row is None:
             row = compute_single_customer(venue=self.venue, customer=self.customer)
         if row is None:
@@ -138,7 +134,7 @@ class CustomerJourneyView(CustomerAPIView):
             order=KeysetOrder("occurred_at"),
             positions=events,
             key_field="event_id",
-            binding=cursor_binding("journey", self.venue.pk, self.customer),
+            binding=cursor_binding("journey", self.venue_id, self.customer),
         )
         fields = ("event_id", *JOURNEY_EVENT.sources)
         rows = paginator.page(events.values_list(*fields, named=True))

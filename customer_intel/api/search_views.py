@@ -10,18 +10,22 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.generics import GenericAPIView
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customer_intel.api.answers import PROFILE, PROFILE_CSV, SEARCH_PAGE, Page
 from customer_intel.api.camel import ORDERING_FIELDS
-from customer_intel.api.filters import DEFAULT_ORDERING, CustomerProfileFilterSet
+from customer_intel.api.filters import (
+    DEFAULT_ORDERING,
+    SearchParameters,
+    given,
+    openapi_parameters,
+    search_filter,
+)
 from customer_intel.api.pagination import (
     KeysetOrder,
     KeysetPaginator,
@@ -51,13 +55,9 @@ CSV_PARAMETER = OpenApiParameter(
 
 
 @extend_schema(parameters=[VENUE_ID])
-class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
+class CustomerSearchView(VenueScopedAPIView):
     """Profiles matching the filters, a cursor page at a time, or all of them as CSV."""
 
-    # The filter set and its backend are declared for the schema; `get` applies them.
-    queryset = CustomerProfile.objects.none()
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = CustomerProfileFilterSet
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer, CSVRenderer]
     content_negotiation_class = FormatParameterNegotiation
 
@@ -67,8 +67,7 @@ class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
         "Unknown parameters are ignored. Pages follow `next` (a signed cursor, valid only for "
         "the same venue, filters and ordering); ordering puts nulls last in both directions "
         "and breaks ties by id.",
-        filters=True,
-        parameters=[*PAGE_PARAMETERS, CSV_PARAMETER],
+        parameters=[*openapi_parameters(SearchParameters), *PAGE_PARAMETERS, CSV_PARAMETER],
         responses={
             (200, "application/json"): SEARCH_PAGE.serializer,
             (200, "text/csv"): OpenApiResponse(
@@ -78,24 +77,28 @@ class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
         },
     )
     def get(self, request: Request, venue_id: str) -> Response | StreamingHttpResponse:
-        filterset = CustomerProfileFilterSet(
-            data=request.query_params, queryset=self.scoped(CustomerProfile), request=request
-        )
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
-        cleaned = filterset.form.cleaned_data
-        order = keyset_order(cleaned.get("ordering") or DEFAULT_ORDERING)
+        parameters = SearchParameters(request.query_params)
+        if not parameters.is_valid():
+            raise ValidationError(
+                {name: list(errors) for name, errors in parameters.errors.items()}
+            )
+        cleaned = parameters.cleaned_data
+        order = keyset_order(cleaned["ordering"] or DEFAULT_ORDERING)
+        profiles = self.scoped(CustomerProfile)
+        matching = profiles.filter(search_filter(cleaned))
         if request.accepted_renderer.format == "csv":
-            return self._csv_response(filterset.qs, order)
+            return self._csv_response(matching, order)
         paginator = KeysetPaginator(
             request=request,
             order=order,
-            positions=self.scoped(CustomerProfile),
+            positions=profiles,
             key_field="customer",
-            binding=cursor_binding("search", self.venue.pk, order.key, *_canonical(cleaned)),
+            binding=cursor_binding("search", self.venue_id, order.key, *_canonical(cleaned)),
             sort_fallback=self._few_rows(order, cleaned),
         )
-        rows = paginator.page(filterset.qs.values_list(*PROFILE.sources, named=True))
+        rows = paginator.page(matching.values_list(*PROFILE.sources, named=True))
+        if not rows:
+            _ = self.venue  # an empty page, or no such venue for the caller (404)
         page = Page(results=rows, next=paginator.next_url, page_size=paginator.page_size)
         return Response(render(SEARCH_PAGE, page))
 
@@ -105,11 +108,10 @@ class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
         rfm_segments = cleaned.get("rfmSegment") or []
         if not segments and not rfm_segments:
             return False
-        counts = (
-            self.scoped(SegmentSnapshot)
-            .values_list("segment_counts", "rfm_segment_counts", "total_customers")
-            .first()
+        snapshots = self.scoped(SegmentSnapshot).values_list(
+            "segment_counts", "rfm_segment_counts", "total_customers"
         )
+        counts = next(iter(snapshots[:1]), None)
         if counts is None:
             return False
         segment_counts, rfm_segment_counts, total = counts
@@ -123,11 +125,12 @@ class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
         )
 
     def _csv_response(self, queryset: QuerySet, order: KeysetOrder) -> StreamingHttpResponse:
+        venue = self.venue  # before streaming: a venue the caller may not use is the 404
         response = StreamingHttpResponse(
             stream_profiles_csv(queryset=queryset, order=order),
             content_type="text/csv; charset=utf-8",
         )
-        response["Content-Disposition"] = f'attachment; filename="customers-{self.venue.pk}.csv"'
+        response["Content-Disposition"] = f'attachment; filename="customers-{venue.pk}.csv"'
         return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -141,14 +144,10 @@ class CustomerSearchView(VenueScopedAPIView, GenericAPIView):
 
 def _canonical(cleaned: dict[str, Any]) -> list[str]:
     """The given filters as sorted `name=value` texts (lists sorted), for a cursor's binding."""
-    given = []
-    for name, value in cleaned.items():
-        if name == "ordering" or value in (None, "", [], ()):
-            continue
-        if isinstance(value, list):
-            value = ",".join(sorted(value))
-        given.append(f"{name}={value}")
-    return sorted(given)
+    return sorted(
+        f"{name}={','.join(sorted(value)) if isinstance(value, list) else value}"
+        for name, value in given(cleaned).items()
+    )
 
 
 def keyset_order(ordering: str) -> KeysetOrder:

@@ -39,7 +39,6 @@ def segment_shares(*, names: tuple[str, ...], counts: dict[str, int], total: int
 class SegmentsView(VenueScopedAPIView):
     """Customers per segment, from the counts the last recompute stored (no profile scan)."""
 
-    venue_related = ("segment_snapshot",)
     content_negotiation_class = FormatParameterNegotiation
 
     @extend_schema(
@@ -58,22 +57,23 @@ class SegmentsView(VenueScopedAPIView):
         by = request.query_params.get("by", "segment")
         if by not in ("segment", "rfm"):
             raise ValidationError({"by": ["Must be `segment` or `rfm`."]})
-        try:
-            snapshot: SegmentSnapshot | None = self.venue.segment_snapshot
-        except SegmentSnapshot.DoesNotExist:
-            snapshot = None
-        total = snapshot.total_customers if snapshot else 0
-        if by == "rfm":
-            names, counts = RFM_SEGMENTS, snapshot.rfm_segment_counts if snapshot else {}
-        else:
-            names, counts = SEGMENTS, snapshot.segment_counts if snapshot else {}
+        counts_field = "rfm_segment_counts" if by == "rfm" else "segment_counts"
+        snapshots = self.scoped(SegmentSnapshot).values_list(
+            counts_field, "total_customers", "as_of", "computed_at"
+        )
+        snapshot = next(iter(snapshots[:1]), None)
+        if snapshot is None:
+            _ = self.venue  # no snapshot yet, or no such venue for the caller (404)
+            snapshot = ({}, 0, None, None)
+        counts, total, as_of, computed_at = snapshot
+        names = RFM_SEGMENTS if by == "rfm" else SEGMENTS
         answer = SegmentsAnswer(
-            venue_id=self.venue.pk,
+            venue_id=self.venue_id,
             by=by,
             segments=segment_shares(names=tuple(names), counts=counts, total=total),
             total_customers=total,
-            as_of=snapshot.as_of if snapshot else None,
-            computed_at=snapshot.computed_at if snapshot else None,
+            as_of=as_of,
+            computed_at=computed_at,
         )
         return Response(render(SEGMENTS_ANSWER, answer))
 

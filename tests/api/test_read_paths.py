@@ -9,7 +9,7 @@ import pytest
 from django.http import QueryDict
 from rest_framework.test import APIClient
 
-from customer_intel.api.filters import CustomerProfileFilterSet
+from customer_intel.api.filters import SearchParameters
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import AS_OF, make_event, make_profile, make_snapshot
 from tests.factories import MembershipFactory, UserFactory, token_for
@@ -140,15 +140,13 @@ class TestSamePathForEveryone:
         assert response.status_code == 401
 
 
-def test_filtersets_share_no_state():
-    first = CustomerProfileFilterSet(data=QueryDict("segment=vip&minTotalSpent=10"))
-    second = CustomerProfileFilterSet(data=QueryDict("segment=bogus"))
-    assert first.filters is not second.filters
-    assert first.filters["segment"] is not second.filters["segment"]
-    assert first.form.fields["segment"] is not second.form.fields["segment"]
+def test_search_parameters_share_no_state():
+    first = SearchParameters(QueryDict("segment=vip&minTotalSpent=10"))
+    second = SearchParameters(QueryDict("segment=bogus"))
+    assert first.fields["segment"] is not second.fields["segment"]
     assert first.is_valid()
     assert not second.is_valid()
-    assert first.form.cleaned_data["segment"] == ["vip"]
+    assert first.cleaned_data["segment"] == ["vip"]
     assert "segment" in second.errors
 
 
