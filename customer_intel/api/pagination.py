@@ -36,7 +36,7 @@ MAX_PAGE_SIZE = 500
 PAGE_SIZE_PARAM = "pageSize"
 CURSOR_PARAM = "cursor"
 MAX_CURSOR_LENGTH = 1000
-_CURSOR_SALT = "customer_intel.api.cursor"
+CURSOR_SALT = "customer_intel.api.cursor"
 # How long a page's index walk may take before the filtered rows are sorted instead.
 WALK_BUDGET = "30ms"
 _QUERY_CANCELED = "57014"
@@ -88,7 +88,7 @@ def page_size_from(request: Request) -> int:
 def cursor_binding(*parts: object) -> str:
     """A short keyed digest of what a cursor is issued for (the parts' text, in order)."""
     text = "\x1f".join(str(part) for part in parts)
-    return salted_hmac(_CURSOR_SALT, text).hexdigest()[:20]
+    return salted_hmac(CURSOR_SALT, text).hexdigest()[:20]
 
 
 def ordered(queryset: QuerySet, order: KeysetOrder) -> Iterator[QuerySet]:
@@ -238,7 +238,7 @@ class KeysetPaginator:
             "v": value,
             "n": value is None,
         }
-        return signing.dumps(payload, salt=_CURSOR_SALT, compress=True)
+        return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
 
     def _decode(self, raw: str | None) -> _Position | None:
         if not raw:
@@ -247,7 +247,7 @@ class KeysetPaginator:
         if len(raw) > MAX_CURSOR_LENGTH:
             raise invalid
         try:
-            payload = signing.loads(raw, salt=_CURSOR_SALT)
+            payload = signing.loads(raw, salt=CURSOR_SALT)
         except signing.BadSignature as exc:
             raise invalid from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("k"), str):

@@ -117,3 +117,13 @@ def test_unknown_customer_and_bad_page_size(reader_client, venue, journey):
         response = reader_client.get(url(venue) + "?" + query)
         assert response.status_code == 400
         assert list(response.json()["error"]["details"]) == [query.split("=")[0]]
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_another_customers_journey_is_refused(reader_client, venue, journey):
+    make_event(venue, "someone-else", "x2", "page.viewed", AS_OF - DAY, channel="tv")
+    next_url = reader_client.get(url(venue) + "?pageSize=2").json()["next"]
+    cursor = next_url.split("cursor=")[1]
+    response = reader_client.get(url(venue, "someone-else") + f"?cursor={cursor}")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]
