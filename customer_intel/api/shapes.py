@@ -155,7 +155,7 @@ class Shape:
         """A DRF serializer class of this shape, for the OpenAPI schema only."""
         fields: dict[str, Any] = {}
         for entry in self.entries:
-            options: dict[str, Any] = {"read_only": True}
+            options: dict[str, Any] = {}
             if entry.help:
                 options["help_text"] = entry.help
             if isinstance(entry, Value):
