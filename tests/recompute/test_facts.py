@@ -15,6 +15,7 @@ from customer_intel.analytics.events import EventRecord, facts_from_events
 from customer_intel.models import CustomerEvent, CustomerFacts, PendingCustomer
 from customer_intel.services import facts as facts_service
 from customer_intel.services.facts import FACT_FIELDS
+from customer_intel.services.facts import store as facts_store
 from customer_intel.services.ingestion import ingest_events
 from customer_intel.services.recompute import rebuild_facts
 from tests.factories import VenueFactory
@@ -102,7 +103,7 @@ def test_the_portable_orm_path_computes_the_same_facts(scenario_venue):
     sql_rows, sql_events = facts_service.facts_for_customers(
         venue=scenario_venue, customers=CUSTOMERS, cutoff=AS_OF
     )
-    orm_rows, orm_events = facts_service._facts_orm(
+    orm_rows, orm_events = facts_store._facts_orm(
         venue=scenario_venue, customers=CUSTOMERS, cutoff=AS_OF
     )
 
