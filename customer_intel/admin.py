@@ -336,7 +336,7 @@ class VenueAdmin(admin.ModelAdmin):
     @admin.action(description="Queue full recompute", permissions=["change"])
     def queue_full_recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Imported here: the admin module loads at startup, the recompute machinery need not.
-        from customer_intel.services.recompute_queue import queue_recompute
+        from customer_intel.services.recompute import queue_recompute
 
         # A second click before the first run starts would only queue a run that the
         # one-run-per-venue lock then skips.

@@ -102,7 +102,7 @@ from customer_intel.selectors import (
     venue_with_snapshot_for_user,
 )
 from customer_intel.services.recompute import compute_single_customer
-from customer_intel.services.recompute_queue import queue_recompute
+from customer_intel.services.recompute import queue_recompute
 
 MAX_CUSTOMER_ID_LENGTH = 256
 CUSTOMER_NOT_FOUND = "Customer not found."

@@ -30,7 +30,7 @@ from customer_intel.models import (
     SegmentSnapshot,
 )
 from customer_intel.services.recompute import ORPHAN_ERROR, run_recompute
-from customer_intel.services.recompute_queue import queue_recompute
+from customer_intel.services.recompute import queue_recompute
 from tests.factories import MembershipFactory, VenueFactory, token_for
 from tests.worker.conftest import (
     ingest_purchases,

@@ -1,5 +1,6 @@
 """The recompute engine: one engine for all customers, the changed ones, or one."""
 
+from customer_intel.services.recompute.dispatch import queue_recompute
 from customer_intel.services.recompute.runs import (
     ORPHAN_ERROR,
     compute_single_customer,
@@ -7,4 +8,10 @@ from customer_intel.services.recompute.runs import (
     run_recompute,
 )
 
-__all__ = ["ORPHAN_ERROR", "compute_single_customer", "rebuild_facts", "run_recompute"]
+__all__ = [
+    "ORPHAN_ERROR",
+    "compute_single_customer",
+    "queue_recompute",
+    "rebuild_facts",
+    "run_recompute",
+]
