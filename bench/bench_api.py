@@ -69,7 +69,7 @@ from customer_intel.models import (  # noqa: E402
     Venue,
     VenueMembership,
 )
-from customer_intel.services.profile_store import snapshot_recount  # noqa: E402
+from customer_intel.services.recompute.profiles import snapshot_recount  # noqa: E402
 
 # The server configuration measured by default (see docs/PERFORMANCE.md, "## API"): on two
 # cores, three sync workers (one per core, one more to cover database waits) did as well as

@@ -14,7 +14,7 @@ from typing import Any
 from rest_framework import serializers
 
 from customer_intel.models import MONEY, CustomerProfile, PurchaseTime, RunMode, Segment
-from customer_intel.services.profile_store import PREDICTION_FIELDS
+from customer_intel.services.recompute.profiles import PREDICTION_FIELDS
 
 # The SPEC's lifetime-value horizon (predictedLifetimeValue = AOV x frequency x 3).
 CLV_HORIZON_YEARS = 3

@@ -48,7 +48,7 @@ from customer_intel.models import (
     Venue,
 )
 from customer_intel.services import facts as facts_service
-from customer_intel.services import profile_store
+from customer_intel.services.recompute import profiles as profile_store
 from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.services.predictions import chunk_predictor
 
