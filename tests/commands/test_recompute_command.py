@@ -24,7 +24,7 @@ from customer_intel.models import (
 from customer_intel.privacy import pseudonymize
 from customer_intel.services.event_validation import ValidatedEvent
 from customer_intel.services.ingestion import ingest_events
-from customer_intel.services.locks import venue_lock_key
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.services.recompute import rebuild_facts
 from tests.factories import VenueFactory
 

@@ -23,7 +23,7 @@ from customer_intel.models import (
 from customer_intel.privacy import pseudonymize
 from customer_intel.services.recompute import runs as recompute
 from customer_intel.services.ingestion import ingest_events
-from customer_intel.services.locks import venue_lock_key
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.services.recompute import compute_single_customer, run_recompute
 from tests.factories import VenueFactory
 from tests.recompute import scenario

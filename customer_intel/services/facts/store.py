@@ -36,7 +36,7 @@ from customer_intel.models import (
     PendingCustomer,
     Venue,
 )
-from customer_intel.services.server_bound import execute_server_bound
+from customer_intel.db.bulk import execute_binary
 
 FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
 
@@ -246,7 +246,7 @@ def facts_apply_events(*, venue: Venue, events: Sequence[tuple[Any, ...]], now: 
         "quantities": quantities,
         "categories": categories,
     }
-    execute_server_bound(_APPLY_BATCH_SQL, params)
+    execute_binary(_APPLY_BATCH_SQL, params)
 
 
 def _store_sql(select_sql: str, *, conflict_update: bool) -> str:

@@ -49,7 +49,7 @@ from customer_intel.models import (
 )
 from customer_intel.services import facts as facts_service
 from customer_intel.services.recompute import profiles as profile_store
-from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
+from customer_intel.db.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.services.predictions import chunk_predictor
 
 logger = logging.getLogger(__name__)
