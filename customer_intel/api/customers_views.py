@@ -101,8 +101,7 @@ from customer_intel.selectors import (
     customer_profiles_for_venue,
     venue_with_snapshot_for_user,
 )
-from customer_intel.services.recompute import compute_single_customer
-from customer_intel.services.recompute import queue_recompute
+from customer_intel.services.recompute import compute_single_customer, queue_recompute
 
 MAX_CUSTOMER_ID_LENGTH = 256
 CUSTOMER_NOT_FOUND = "Customer not found."

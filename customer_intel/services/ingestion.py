@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from customer_intel.db.bulk import execute_binary
 from customer_intel.models import CustomerEvent, PendingCustomer, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.event_validation import (
@@ -26,7 +27,6 @@ from customer_intel.services.event_validation import (
     ValidatedEvent,
     validate_csv_records,
 )
-from customer_intel.db.bulk import execute_binary
 
 logger = logging.getLogger(__name__)
 

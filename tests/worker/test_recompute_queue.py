@@ -14,9 +14,9 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import CustomerProfile, PendingCustomer, RecomputeRun, RunMode, RunStatus
 from customer_intel.services.recompute import dispatch
-from customer_intel.db.locks import venue_lock_key
 from tests.factories import VenueFactory
 from tests.worker.conftest import (
     broker_messages,
