@@ -28,7 +28,8 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
 
 from customer_intel.analytics.facts import CustomerFactsRow
-from customer_intel.analytics.rules import AFTERNOON_BEFORE_HOUR, MORNING_BEFORE_HOUR
+from customer_intel.analytics.vocabulary import AFTERNOON_BEFORE_HOUR, MORNING_BEFORE_HOUR
+from customer_intel.db.bulk import execute_binary
 from customer_intel.models import (
     CustomerEvent,
     CustomerFacts,
@@ -36,7 +37,6 @@ from customer_intel.models import (
     PendingCustomer,
     Venue,
 )
-from customer_intel.db.bulk import execute_binary
 
 FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
 
