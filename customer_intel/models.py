@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -15,35 +16,20 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from customer_intel.analytics import thresholds as defaults
+from customer_intel.analytics import vocabulary
 
 PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-class EventType(models.TextChoices):
-    TICKET_PURCHASED = "ticket.purchased"
-    TICKET_REFUNDED = "ticket.refunded"
-    TICKET_SCANNED = "ticket.scanned"
-    PAGE_VIEWED = "page.viewed"
-    CART_ADDED = "cart.added"
-    CAMPAIGN_CLICKED = "campaign.clicked"
-    EMAIL_OPENED = "email.opened"
+def _choices(name: str, vocabulary: type[StrEnum]) -> Any:
+    """Django choices with the vocabulary's values (labels derived from the member names)."""
+    return models.TextChoices(name, [(member.name, member.value) for member in vocabulary])
 
 
-class Segment(models.TextChoices):
-    NEW = "new"
-    OCCASIONAL = "occasional"
-    REGULAR = "regular"
-    VIP = "vip"
-    AT_RISK = "at_risk"
-    DORMANT = "dormant"
-    LOST = "lost"
-
-
-class PurchaseTime(models.TextChoices):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
+EventType = _choices("EventType", vocabulary.EventType)
+Segment = _choices("Segment", vocabulary.Segment)
+PurchaseTime = _choices("PurchaseTime", vocabulary.PurchaseTime)
 
 
 class Venue(models.Model):

@@ -23,7 +23,7 @@ from customer_intel.api.renderers import FormatParameterNegotiation
 from customer_intel.api.scoping import VenueScopedAPIView
 from customer_intel.api.shapes import render
 from customer_intel.models import SegmentSnapshot
-from customer_intel.services.recompute_queue import queue_recompute
+from customer_intel.services.recompute import queue_recompute
 
 
 def segment_shares(*, names: tuple[str, ...], counts: dict[str, int], total: int) -> list:

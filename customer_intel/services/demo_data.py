@@ -24,6 +24,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from customer_intel import demo as generator
+from customer_intel.demo import DemoPlan, EventChunk, VenuePlan
 from customer_intel.models import (
     CustomerEvent,
     PendingCustomer,
@@ -32,8 +34,6 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import pseudonymize
-from customer_intel.services import demo_generator as generator
-from customer_intel.services.demo_generator import DemoPlan, EventChunk, VenuePlan
 
 DEMO_USERNAME = "demo"
 _EVENTS = CustomerEvent._meta.db_table

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from customer_intel.db.bulk import execute_binary
 from customer_intel.models import CustomerEvent, PendingCustomer, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.event_validation import (
@@ -26,7 +27,6 @@ from customer_intel.services.event_validation import (
     ValidatedEvent,
     validate_csv_records,
 )
-from customer_intel.services.server_bound import execute_server_bound
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _insert_postgresql(
         channels.append(event.channel)
         campaigns.append(event.campaign)
         properties.append(event.properties_json)
-    return execute_server_bound(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
+    return execute_binary(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
 
 
 def _insert_portable(*, venue: Venue, events: Sequence[ValidatedEvent], now: datetime) -> list[str]:
@@ -193,7 +193,7 @@ def _mark_pending(
     if not distinct:
         return
     if connection.vendor == "postgresql":
-        execute_server_bound(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
+        execute_binary(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
         return
     PendingCustomer.objects.bulk_create(
         [PendingCustomer(venue=venue, customer=customer, marked_at=now) for customer in distinct],

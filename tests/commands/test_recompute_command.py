@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -24,7 +25,6 @@ from customer_intel.models import (
 from customer_intel.privacy import pseudonymize
 from customer_intel.services.event_validation import ValidatedEvent
 from customer_intel.services.ingestion import ingest_events
-from customer_intel.services.locks import venue_lock_key
 from customer_intel.services.recompute import rebuild_facts
 from tests.factories import VenueFactory
 

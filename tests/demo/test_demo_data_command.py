@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from customer_intel.demo import DEMO_VENUES
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -22,7 +23,6 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import pseudonymize
-from customer_intel.services.demo_generator import DEMO_VENUES
 
 pytestmark = pytest.mark.django_db
 
@@ -203,8 +203,8 @@ def test_copy_and_orm_writers_store_the_same_rows():
 
     from django.utils import timezone
 
+    from customer_intel import demo as gen
     from customer_intel.services import demo_data as writer
-    from customer_intel.services import demo_generator as gen
     from tests.factories import VenueFactory
 
     plan = gen.plan_dataset(seed=5, end=datetime(2026, 6, 1, tzinfo=UTC), venues=1)

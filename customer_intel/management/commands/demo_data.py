@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
+from customer_intel.demo import PlanError, plan_dataset
 from customer_intel.models import RunMode, RunStatus
 from customer_intel.services.demo_data import (
     DemoDataConflict,
@@ -23,7 +24,6 @@ from customer_intel.services.demo_data import (
     demo_data_create,
     demo_user_provision,
 )
-from customer_intel.services.demo_generator import PlanError, plan_dataset
 from customer_intel.services.recompute import run_recompute
 
 API_BASE = "http://127.0.0.1:8000"

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.profile import compute_profile
+from customer_intel.db.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.logging import redact
 from customer_intel.models import (
     CustomerProfile,
@@ -48,9 +49,8 @@ from customer_intel.models import (
     Venue,
 )
 from customer_intel.services import facts as facts_service
-from customer_intel.services import profile_store
-from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.services.predictions import chunk_predictor
+from customer_intel.services.recompute import profiles as profile_store
 
 logger = logging.getLogger(__name__)
 
