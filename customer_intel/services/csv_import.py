@@ -77,7 +77,7 @@ def events_import_csv(
             on_rejected=on_rejected,
             on_batch=on_batch,
         )
-    return _import_in_batches(
+    return events_import_batched(
         venue=venue,
         reader=reader,
         batch_size=min(batch_size, PORTABLE_BATCH_ROWS),
@@ -86,7 +86,7 @@ def events_import_csv(
     )
 
 
-def _import_in_batches(
+def events_import_batched(
     *,
     venue: Venue,
     reader: CsvReader,

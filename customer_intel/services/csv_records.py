@@ -132,8 +132,9 @@ def _csv_header(reader: Iterator[list[str]]) -> list[str]:
 
 def rejected_cells(record: Mapping[str, str]) -> dict[str, str]:
     """A record's cells as a rejects file may hold them: the raw customer id replaced by its
-    pseudonym (none for a blank id or one that was not UTF-8), NUL and bad bytes replaced."""
-    cells = {name: _UNWRITABLE.sub("\ufffd", value) for name, value in record.items()}
+    pseudonym (none for a blank id or one that was not UTF-8), NUL and bad bytes replaced,
+    empty cells left out."""
+    cells = {name: _UNWRITABLE.sub("\ufffd", value) for name, value in record.items() if value}
     raw_customer_id = record.get("customerId", "")
     cells.pop("customerId", None)
     if raw_customer_id.strip():
