@@ -217,6 +217,14 @@ def events_copy(
             inserted = cursor.fetchone()[0]
         summary.accepted += inserted
         summary.duplicates += staged - rejected - inserted
+        logger.info(
+            "events_import_chunk venue=%s rows=%d accepted=%d duplicates=%d rejected=%d",
+            venue.pk,
+            staged,
+            inserted,
+            staged - rejected - inserted,
+            rejected,
+        )
         if on_batch is not None:
             on_batch(summary)
         if staged < chunk_rows:
