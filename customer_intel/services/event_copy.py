@@ -85,6 +85,7 @@ _PARSED = f"""{_STAGING} s CROSS JOIN LATERAL (
     SELECT CASE WHEN {_OCCURRED} ~ %(instant)s THEN
                 CASE WHEN {_DAY_EXISTS} THEN {_OCCURRED}::timestamptz END
            END AS occurred_at,
+           substring(s.amount FROM %(amount)s) AS amount_text,
            substring(s.amount FROM %(amount)s)::numeric AS amount
 ) p"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
 
@@ -110,7 +111,7 @@ _PROBLEM = f"""CASE
     WHEN s.amount IS NOT NULL AND (length(s.amount) > {rules.MAX_AMOUNT_TEXT_LENGTH}
                                    OR p.amount IS NULL)
         THEN ARRAY['amount', %(amount_text_message)s]
-    WHEN p.amount < 0 THEN ARRAY['amount', %(negative_message)s]
+    WHEN p.amount_text LIKE '-%%' THEN ARRAY['amount', %(negative_message)s]
     WHEN p.amount >= {rules.AMOUNT_LIMIT} THEN ARRAY['amount', %(amount_limit_message)s]
     WHEN p.amount <> round(p.amount, 2) THEN ARRAY['amount', %(amount_places_message)s]
     WHEN s.amount IS NULL AND s.type = ANY(%(paying)s::text[])

@@ -10,7 +10,8 @@ it out is to echo nothing at all.
 Decisions a client can rely on:
 - an unknown key is an error naming the key (a typo such as "ammount" must not pass silently);
 - `amount` is a JSON number or a numeric string ("12.50"), >= 0, at most 2 decimal places; a
-  negative amount is "must not be negative" whether it came as a number or as text;
+  negative amount is "must not be negative" whether it came as a number or as text (a text
+  amount with a minus sign, "-0" included);
 - `quantity` is a JSON integer (a CSV cell of digits), 1 to 10,000, and defaults to 1;
 - `occurredAt` must carry its offset: a naive time would be guessed in the wrong zone; it may
   not be before 1990-01-01 (UTC), which catches epoch-zero and year-0001 mistakes;
@@ -340,6 +341,9 @@ def _amount(value: object) -> Decimal | None:
         text = value.strip()
         if len(value) > MAX_AMOUNT_TEXT_LENGTH or not _AMOUNT_TEXT.fullmatch(text):
             raise _RowInvalid("amount", AMOUNT_TEXT_MESSAGE)
+        if text.startswith("-"):
+            # "-0.00" too: a sign on a text amount is a refund written the wrong way round.
+            raise _RowInvalid("amount", NEGATIVE_MESSAGE)
         amount = Decimal(text)
     else:
         raise _RowInvalid("amount", "must be a number")
