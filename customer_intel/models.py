@@ -17,6 +17,7 @@ from django.db import models
 
 from customer_intel.analytics import thresholds as defaults
 from customer_intel.analytics import vocabulary
+from customer_intel.validators import validate_currency_code, validate_time_zone
 
 PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -37,11 +38,11 @@ class Venue(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # The time zone the venue's CustomerFacts were aggregated in (local hours and days). When
     # it differs from `timezone`, the next run rebuilds the facts from the event log first.
     facts_timezone = models.CharField(max_length=64, blank=True, default="", editable=False)
-    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
     created_at = models.DateTimeField(auto_now_add=True)
 
     lost_after_days = models.PositiveIntegerField(default=defaults.LOST_AFTER_DAYS)
@@ -255,6 +256,8 @@ class CustomerProfile(models.Model):
     rfm_segment = models.CharField(max_length=32)
 
     insights = models.JSONField(default=list)
+    # Refunds larger than purchases at the venue (a refund may arrive before its purchase).
+    refunds_exceed_purchases = models.BooleanField(default=False, db_default=False)
 
     # Probabilistic predictions (BG/NBD + Gamma-Gamma); null with a reason when no usable fit.
     probability_alive = models.FloatField(null=True)

@@ -43,6 +43,7 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import is_pseudonym, resolve_customer_id
+from customer_intel.services.venues import venue_create
 
 ERROR_PREVIEW_CHARS = 80
 # The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
@@ -255,6 +256,14 @@ class VenueAdmin(admin.ModelAdmin):
         ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: Venue, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            # The list shows every venue by name, so a second one of a name is the operator's
+            # visible choice here.
+            venue_create(venue=obj, allow_duplicate_name=True)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # One correlated subquery per column, so the page costs the same number of queries

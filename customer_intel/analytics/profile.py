@@ -58,6 +58,7 @@ class ProfileValues:
     monetary_score: int | None
     rfm_segment: str
     insights: list[dict[str, Any]]
+    refunds_exceed_purchases: bool = False
 
 
 def compute_profile(
@@ -138,4 +139,7 @@ def compute_profile(
         monetary_score=rfm.monetary_score,
         rfm_segment=rfm.segment,
         insights=[insight_to_json(insight) for insight in insights] if insights else [],
+        refunds_exceed_purchases=rules.refunds_exceed_purchases(
+            facts.purchase_cents, facts.refund_cents
+        ),
     )

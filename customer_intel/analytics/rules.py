@@ -79,6 +79,12 @@ def total_spent_cents(purchase_cents: int, refund_cents: int) -> int:
     return net if net > 0 else 0
 
 
+def refunds_exceed_purchases(purchase_cents: int, refund_cents: int) -> bool:
+    """Refunds larger than the purchases they could refund: accepted (a feed may deliver a
+    refund before its purchase) but flagged, since the totals are floored at zero."""
+    return refund_cents > purchase_cents
+
+
 def total_tickets(purchase_quantity: int, refund_quantity: int) -> int:
     """Tickets bought minus tickets refunded, never below zero."""
     net = purchase_quantity - refund_quantity

@@ -6,6 +6,8 @@ import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.profile import ProfileValues, compute_profile
 from customer_intel.analytics.thresholds import SegmentThresholds
@@ -41,6 +43,7 @@ PROFILE_COLUMNS = (
     "monetary_score",
     "rfm_segment",
     "insights",
+    "refunds_exceed_purchases",
 )
 
 
@@ -224,6 +227,7 @@ def test_a_lapsed_customer_whose_refunds_exceed_purchases_is_lost():
                 "metadata": {"daysSinceLastPurchase": 400},
             },
         ],
+        refunds_exceed_purchases=True,
     )
 
 
@@ -345,3 +349,28 @@ def test_a_later_as_of_ages_the_same_facts():
     assert later.churn_probability == 0.42  # 0.6 x 0.7
     assert later.recency_score == 2
     assert [i["type"] for i in later.insights] == ["low_engagement", "high_value"]
+
+
+@pytest.mark.parametrize(
+    ("purchase_cents", "refund_cents", "flagged"),
+    [(0, 500, True), (1000, 1001, True), (1000, 1000, False), (1000, 0, False)],
+)
+def test_refunds_exceeding_purchases_are_flagged_and_totals_floored(
+    purchase_cents, refund_cents, flagged
+):
+    facts = CustomerFactsRow(
+        customer="c" * 64,
+        first_seen=at(2025, 1, 1),
+        last_seen=at(2025, 1, 2),
+        purchase_count=1 if purchase_cents else 0,
+        purchase_cents=purchase_cents,
+        refund_count=1 if refund_cents else 0,
+        refund_cents=refund_cents,
+        first_purchase_at=at(2025, 1, 1) if purchase_cents else None,
+        last_purchase_at=at(2025, 1, 1) if purchase_cents else None,
+    )
+
+    profile = compute_profile(facts, as_of=AS_OF)
+
+    assert profile.refunds_exceed_purchases is flagged
+    assert profile.total_spent >= 0
