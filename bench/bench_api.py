@@ -1,25 +1,27 @@
 """In-process benchmark of the read API: CPU per request against a minimal DRF endpoint.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
-        .venv/bin/python bench/bench_api.py [--seconds 3] [--repeat 5] [--csv]
+        .venv/bin/python bench/bench_api.py [--seconds 3] [--repeat 5] [--plans] [--csv]
 
 Needs a venue with profiles in that database, e.g. a million customers from
 `manage.py demo_data --customers 1000000 --events 3000000 --recompute` (the largest venue is
 used). Creates a reader with a token, then calls the WSGI application in a loop in this
-process (no server, no network, no concurrency), each scenario for --seconds, rotating its
-URLs, in --repeat rounds:
+process (no server, no network, no concurrency):
 
 - `GET /bench/ping` (bench/api_urls.py): token authentication, throttling and JSON
   rendering with no query of its own, the floor;
 - the profile, RFM, lifetime value and insights of 1,000 random customers; a search page (50
   rows, two filters, an ordering); the segments.
 
-For each it prints the CPU milliseconds per request of this process and of its PostgreSQL
-backend (read from /proc; the database runs on the same machine) and the wall time, and the
-guards, as ratios of the whole CPU (process + backend) to ping's, median of the rounds' ratios:
-profile, RFM, CLV, insights <= 3x; segments <= 2x; search page <= 8x. The guards keep reads
-from becoming slow; they are not a budget. `--csv` also streams the venue's whole CSV export
-and reports the process's peak memory before and after.
+Each scenario runs --seconds per round, in --slices alternating with as much of ping, so a
+change of the machine's speed moves both alike. For each it prints the CPU milliseconds per
+request of this process and of its PostgreSQL backend (read from /proc; the database runs on
+the same machine) and the wall time, and the guards, as the median over --repeat rounds of the
+ratio of the whole CPU (process + backend) to ping's: profile, RFM, CLV, insights <= 3x;
+segments <= 2x; search page <= 8x. The guards keep reads from becoming slow; they are not a
+budget. `--plans` times the first page of searches at the far end of their ordering with and
+without the search plan; `--csv` streams the venue's whole CSV export and reports the
+process's peak memory before and after.
 """
 
 from __future__ import annotations
