@@ -1,25 +1,27 @@
 """In-process benchmark of the read API: CPU per request against a minimal DRF endpoint.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
-        .venv/bin/python bench/bench_api.py [--seconds 3] [--repeat 5] [--csv]
+        .venv/bin/python bench/bench_api.py [--seconds 3] [--repeat 5] [--plans] [--csv]
 
 Needs a venue with profiles in that database, e.g. a million customers from
 `manage.py demo_data --customers 1000000 --events 3000000 --recompute` (the largest venue is
 used). Creates a reader with a token, then calls the WSGI application in a loop in this
-process (no server, no network, no concurrency), each scenario for --seconds, rotating its
-URLs, in --repeat rounds:
+process (no server, no network, no concurrency):
 
 - `GET /bench/ping` (bench/api_urls.py): token authentication, throttling and JSON
   rendering with no query of its own, the floor;
 - the profile, RFM, lifetime value and insights of 1,000 random customers; a search page (50
   rows, two filters, an ordering); the segments.
 
-For each it prints the CPU milliseconds per request of this process and of its PostgreSQL
-backend (read from /proc; the database runs on the same machine) and the wall time, and the
-guards, as ratios of the whole CPU (process + backend) to ping's, median of the rounds' ratios:
-profile, RFM, CLV, insights <= 3x; segments <= 2x; search page <= 8x. The guards keep reads
-from becoming slow; they are not a budget. `--csv` also streams the venue's whole CSV export
-and reports the process's peak memory before and after.
+Each scenario runs --seconds per round, in --slices alternating with as much of ping, so a
+change of the machine's speed moves both alike. For each it prints the CPU milliseconds per
+request of this process and of its PostgreSQL backend (read from /proc; the database runs on
+the same machine) and the wall time, and the guards, as the median over --repeat rounds of the
+ratio of the whole CPU (process + backend) to ping's: profile, RFM, CLV, insights <= 3x;
+segments <= 2x; search page <= 8x. The guards keep reads from becoming slow; they are not a
+budget. `--plans` times the first page of searches at the far end of their ordering with and
+without the search plan; `--csv` streams the venue's whole CSV export and reports the
+process's peak memory before and after.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from customer_intel.api import pagination  # noqa: E402
 from customer_intel.models import CustomerProfile, Venue, VenueMembership  # noqa: E402
 
 BENCH_USER = "api-bench-reader"
@@ -130,28 +133,49 @@ def backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def measure(paths: list[str], token: str, seconds: float) -> dict[str, float]:
-    """Requests over `paths` for `seconds`: CPU ms per request (process, backend), wall ms."""
-    pid = backend_pid()
-    requests = 0
-    cpu, db, wall = time.process_time(), backend_cpu_seconds(pid), time.perf_counter()
-    deadline = wall + seconds
-    while time.perf_counter() < deadline:
-        status, body = call(paths[requests % len(paths)], token)
-        if not status.startswith("200"):
-            raise RuntimeError(f"{paths[requests % len(paths)]} answered {status}: {body[:300]}")
-        requests += 1
-    if backend_pid() != pid:
-        raise RuntimeError("the database connection changed during the measurement")
-    process = (time.process_time() - cpu) * 1000 / requests
-    database = (backend_cpu_seconds(pid) - db) * 1000 / requests
-    return {
-        "process": process,
-        "database": database,
-        "total": process + database,
-        "wall": (time.perf_counter() - wall) * 1000 / requests,
-        "requests": requests,
-    }
+class Meter:
+    """CPU and wall time of a run of requests, summed over the slices it is measured in."""
+
+    def __init__(self) -> None:
+        self.process = self.database = self.wall = 0.0
+        self.requests = 0
+
+    def run(self, paths: list[str], token: str, seconds: float) -> None:
+        pid = backend_pid()
+        cpu, db, wall = time.process_time(), backend_cpu_seconds(pid), time.perf_counter()
+        deadline = wall + seconds
+        start = self.requests
+        while time.perf_counter() < deadline:
+            path = paths[self.requests % len(paths)]
+            status, body = call(path, token)
+            if not status.startswith("200"):
+                raise RuntimeError(f"{path} answered {status}: {body[:300]}")
+            self.requests += 1
+        if backend_pid() != pid:
+            raise RuntimeError("the database connection changed during the measurement")
+        self.process += time.process_time() - cpu
+        self.database += backend_cpu_seconds(pid) - db
+        self.wall += time.perf_counter() - wall
+        assert self.requests > start
+
+    def per_request(self) -> dict[str, float]:
+        """Milliseconds per request: CPU of this process, of its backend, both; wall time."""
+        process = self.process * 1000 / self.requests
+        database = self.database * 1000 / self.requests
+        wall = self.wall * 1000 / self.requests
+        return {"process": process, "database": database, "total": process + database, "wall": wall}
+
+
+def measure_beside_ping(
+    paths: list[str], ping: list[str], token: str, seconds: float, slices: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """`paths` and ping, `seconds` each, in alternating slices: a change of the machine's
+    speed during the measurement moves both alike."""
+    scenario, floor = Meter(), Meter()
+    for _ in range(slices):
+        floor.run(ping, token, seconds / slices)
+        scenario.run(paths, token, seconds / slices)
+    return scenario.per_request(), floor.per_request()
 
 
 def peak_rss_mb() -> float:
@@ -173,7 +197,7 @@ def csv_export(venue: Venue, token: str) -> None:
         "wsgi.input": io.BytesIO(),
     }
     setup_testing_defaults(environ)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     size = lines = 0
     response = APPLICATION(environ, lambda *args: None)
     try:
@@ -184,16 +208,47 @@ def csv_export(venue: Venue, token: str) -> None:
         response.close()
     print(
         f"\nCSV export: {lines - 1:,} rows, {size / 1e6:.0f} MB in "
-        f"{time.perf_counter() - started:.1f} s; peak RSS {before:.0f} MB before, "
+        f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s of this "
+        f"process's CPU); peak RSS {before:.0f} MB before, "
         f"{peak_rss_mb():.0f} MB after"
     )
+
+
+# Searches whose rows sit at the far end of their ordering's index (search_plan).
+FAR_END_SEARCHES = [
+    "segment=vip&ordering=predictedLifetimeValue",
+    "segment=vip,regular&ordering=totalSpent",
+    "rfmSegment=Champions&ordering=-daysSinceLastPurchase",
+]
+
+
+def search_plans(base: str, token: str, repeat: int) -> None:
+    """Wall time of the first page of far-end searches: the search plan (walk under a budget,
+    then sort the segment's rows) against walking the ordering's index alone."""
+    print("\nfirst page of searches at the far end of their ordering (median wall ms):")
+    for query in FAR_END_SEARCHES:
+        timings = {}
+        for plan, budget in (("plan", pagination.WALK_BUDGET), ("walk only", "0")):
+            pagination.WALK_BUDGET = budget  # "0": no statement timeout
+            runs = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                status, body = call(f"{base}/search?{query}", token)
+                runs.append((time.perf_counter() - started) * 1000)
+                if not status.startswith("200"):
+                    raise RuntimeError(f"{query} answered {status}: {body[:300]}")
+            timings[plan] = statistics.median(runs)
+        pagination.WALK_BUDGET = "30ms"
+        print(f"  {query}: {timings['plan']:.0f} ms (walk only: {timings['walk only']:.0f} ms)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
     parser.add_argument("--repeat", type=int, default=5, help="rounds")
+    parser.add_argument("--slices", type=int, default=6, help="ping/scenario alternations")
     parser.add_argument("--csv", action="store_true", help="also time the whole CSV export")
+    parser.add_argument("--plans", action="store_true", help="also time far-end searches")
     args = parser.parse_args()
 
     venue, token, sample = bench_venue()
@@ -208,34 +263,34 @@ def main() -> None:
         "search page": [f"{base}/search?{query}" for query in SEARCHES],
     }
     for paths in scenarios.values():  # warm caches, the connection and the pages read
-        measure(paths, token, min(args.seconds, 2.0))
+        Meter().run(paths, token, min(args.seconds, 2.0))
 
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in scenarios}
+    ping = scenarios.pop("ping")
+    rounds: dict[str, list[dict[str, float]]] = {"ping": []}
+    ratios: dict[str, list[float]] = {}
     for number in range(args.repeat):
+        line = []
         for name, paths in scenarios.items():
-            rounds[name].append(measure(paths, token, args.seconds))
-        ping = rounds["ping"][-1]["total"]
-        line = ", ".join(f"{name} {runs[-1]['total'] / ping:.2f}x" for name, runs in rounds.items())
-        print(f"round {number + 1}: ping {ping:.3f} ms CPU; {line}", flush=True)
+            figures, floor = measure_beside_ping(paths, ping, token, args.seconds, args.slices)
+            rounds.setdefault(name, []).append(figures)
+            rounds["ping"].append(floor)
+            ratios.setdefault(name, []).append(figures["total"] / floor["total"])
+            line.append(f"{name} {ratios[name][-1]:.2f}x")
+        print(f"round {number + 1}: " + ", ".join(line), flush=True)
 
     def median(name: str, field: str) -> float:
         return statistics.median(run[field] for run in rounds[name])
 
-    def ratio(name: str) -> float:
-        # Each round's ratio to the ping measured in the same round: the machine's drift
-        # between rounds stays out of it.
-        pairs = zip(rounds[name], rounds["ping"], strict=True)
-        return statistics.median(run["total"] / ping["total"] for run, ping in pairs)
-
     print(
-        f"\nmedians of {args.repeat} rounds of {args.seconds:g} s; CPU ms per request\n"
+        f"\nmedians of {args.repeat} rounds, {args.seconds:g} s per scenario beside as much of "
+        f"ping; CPU ms per request; ratios: median of each round's ratio to its ping\n"
         f"{'scenario':12} {'process':>8} {'database':>9} {'total':>7} {'wall':>7} "
         f"{'x ping':>7}  guard"
     )
     met = 0
-    for name in scenarios:
+    for name in ["ping", *scenarios]:
         guard = GUARDS.get(name)
-        found = ratio(name)
+        found = statistics.median(ratios[name]) if name in ratios else 1.0
         verdict = "" if guard is None else f"<= {guard:g}x {'met' if found <= guard else 'MISSED'}"
         met += guard is not None and found <= guard
         print(
@@ -244,6 +299,8 @@ def main() -> None:
             f"{verdict}"
         )
     print(f"\nguards: {met} of {len(GUARDS)} met")
+    if args.plans:
+        search_plans(base, token, repeat=3)
     if args.csv:
         csv_export(venue, token)
 

@@ -134,8 +134,8 @@ PROFILE = Shape(
 CUSTOMER_RFM = Shape(
     "CustomerRfm",
     (
-        *RFM.entries,
         Value("customerId", "customer", TEXT),
+        *RFM.entries,
         Value("asOf", "as_of", INSTANT),
         Value("computedAt", "computed_at", INSTANT),
     ),
@@ -244,14 +244,14 @@ class Page:
     page_size: int
 
 
-NEXT = Value("next", "next", Kind(None, serializers.URLField), nullable=True)
+URL = Kind(None, serializers.URLField)
 NEXT_HELP = "The next page, null on the last."
 
 SEARCH_PAGE = Shape(
     "CustomerSearchPage",
     (
         Nested("results", PROFILE, source="results", many=True),
-        Value("next", "next", NEXT.kind, nullable=True, help=NEXT_HELP),
+        Value("next", "next", URL, nullable=True, help=NEXT_HELP),
         Value("pageSize", "page_size", INTEGER),
     ),
 )
@@ -354,7 +354,7 @@ JOURNEY_PAGE = Shape(
     (
         Value("customerId", "customer", TEXT),
         Nested("results", JOURNEY_EVENT, source="results", many=True),
-        Value("next", "next", NEXT.kind, nullable=True, help=NEXT_HELP),
+        Value("next", "next", URL, nullable=True, help=NEXT_HELP),
         Value("pageSize", "page_size", INTEGER),
         Nested("summary", JOURNEY_SUMMARY, source="summary"),
     ),

@@ -3,13 +3,13 @@
 As PostHog scopes every viewset to the caller's team, every view under `venue/<venue_id>`
 derives from `VenueScopedAPIView` and reads the venue's rows only through `scoped(Model)`,
 whose queryset carries the access rule (`selectors.venue_access`) as an ordinary filter: the
-check rides in the read's own query. `venue` resolves the venue itself when a view needs it or
-when a read found nothing (no such row, or no such venue for the caller?).
+check rides in the read's own query. `venue` resolves the venue itself when a view needs it, or
+when a read found nothing, to tell "no such row" from "no such venue for this caller".
 
 A venue that does not exist, a malformed id and a venue the caller may not use give the same
 404, before any other answer (a bad parameter at a foreign venue is a 404, not a 400), so
-existence never leaks. An answer that did not go through the scope is refused (a server error
-in development, never data). `tests/api/test_scoping.py` walks every URL pattern of the API
+existence never leaks. An answer that did not go through the scope is refused (a server error,
+never data). `tests/api/test_scoping.py` walks every URL pattern of the API
 and proves each goes through this base.
 """
 
@@ -72,7 +72,7 @@ class VenueScopedAPIView(APIView):
         venue = venues.filter(pk=self.venue_id).first()
         if venue is not None:
             return venue
-        if self.venue_write_access and readable_venues(user=user).filter(pk=self.venue_id):
+        if self.venue_write_access and readable_venues(user=user).filter(pk=self.venue_id).exists():
             raise exceptions.PermissionDenied(WRITE_ACCESS_REQUIRED)
         raise exceptions.NotFound(VENUE_NOT_FOUND)
 

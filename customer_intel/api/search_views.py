@@ -40,7 +40,7 @@ from customer_intel.api.renderers import (
 )
 from customer_intel.api.scoping import VenueScopedAPIView
 from customer_intel.api.search_plan import sort_filtered_rows
-from customer_intel.api.shapes import render
+from customer_intel.api.shapes import render, render_row
 from customer_intel.models import CustomerProfile, SegmentSnapshot
 
 CSV_CHUNK_ROWS = 2000
@@ -168,7 +168,8 @@ class _Echo:
 # A spreadsheet would run a cell starting with one of these as a formula; event categories
 # come from clients, so such cells are quoted as text (OWASP "CSV injection").
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_CLIENT_TEXT_COLUMNS = ("topEventType",)
+_CSV_KEYS = [entry.key for entry in PROFILE_CSV.entries]
+_CLIENT_TEXT = [_CSV_KEYS.index("topEventType")]
 
 
 def stream_profiles_csv(*, queryset: QuerySet, order: KeysetOrder) -> Iterator[str]:
@@ -180,18 +181,17 @@ def stream_profiles_csv(*, queryset: QuerySet, order: KeysetOrder) -> Iterator[s
     whatever the number of rows.
     """
     writer = csv.writer(_Echo())
-    yield writer.writerow([entry.key for entry in PROFILE_CSV.entries])
+    yield writer.writerow(_CSV_KEYS)
     with transaction.atomic():
         for part in ordered(queryset, order):
             rows = part.values_list(*PROFILE_CSV.sources, named=True)
             lines: list[str] = []
             for row in rows.iterator(chunk_size=CSV_CHUNK_ROWS):
-                values = render(PROFILE_CSV, row)
-                for key in _CLIENT_TEXT_COLUMNS:
-                    text = values[key]
-                    if text is not None and text.startswith(_FORMULA_PREFIXES):
-                        values[key] = "'" + text
-                lines.append(writer.writerow(["" if v is None else v for v in values.values()]))
+                values = render_row(PROFILE_CSV, row)
+                for i in _CLIENT_TEXT:
+                    if values[i] is not None and values[i].startswith(_FORMULA_PREFIXES):
+                        values[i] = "'" + values[i]
+                lines.append(writer.writerow(values))  # None is written as an empty cell
                 if len(lines) >= CSV_CHUNK_ROWS:
                     yield "".join(lines)
                     lines = []

@@ -170,6 +170,15 @@ class Shape:
         return type(f"{self.name}Serializer", (serializers.Serializer,), fields)
 
 
+def render_row(shape: Shape, row: Any) -> list[Any]:
+    """The values of a flat `shape` (no nested entry) made of `row`, in order: a CSV row."""
+    values = []
+    for _key, source, write, _nested, _many in shape._steps:
+        value = getattr(row, source)  # type: ignore[arg-type]
+        values.append(value if write is None or value is None else write(value))
+    return values
+
+
 def _constant(value: Any) -> Write:
     return lambda _row: value
 

@@ -26,7 +26,9 @@ from customer_intel.models import SegmentSnapshot
 from customer_intel.services.recompute import queue_recompute
 
 
-def segment_shares(*, names: tuple[str, ...], counts: dict[str, int], total: int) -> list:
+def segment_shares(
+    *, names: tuple[str, ...], counts: dict[str, int], total: int
+) -> list[SegmentShare]:
     """Every named segment with its count and its percentage of `total`."""
     shares = []
     for name in names:
