@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis.exceptions
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -241,9 +240,10 @@ def run_queued_recompute(
         return _claim_and_run(run, from_statuses=claimable)
     # A second copy of a message can arrive while the first is still at work (Redis redelivers
     # what stays unacknowledged past its visibility timeout); only a dead run leaves the
-    # venue's lock free. The engine takes the same lock again, on the same session.
+    # venue's lock free. The engine takes the same lock again, on the same session (the lock
+    # is re-entrant there).
     try:
-        with _venue_lock_for_redelivery(run.venue_id):
+        with venue_lock(run.venue_id):
             return _claim_and_run(run, from_statuses=[RunStatus.RUNNING])
     except LockNotAcquired:
         return _dropped(run_id, "still_running_elsewhere")
@@ -262,14 +262,6 @@ def _claim_and_run(run: RecomputeRun, *, from_statuses: list[str]) -> RecomputeR
     if result.status == RunStatus.SKIPPED and result.mode == RunMode.FULL:
         requeue_skipped_full_run(run=result)
     return result
-
-
-def _venue_lock_for_redelivery(venue_id: uuid.UUID) -> AbstractContextManager[None]:
-    if connection.vendor != "postgresql":
-        # The embedded default runs tasks in-process: nothing is ever redelivered, and its
-        # process-local lock is not re-entrant.
-        return nullcontext()
-    return venue_lock(venue_id)
 
 
 def _dropped(run_id: int, reason: str) -> None:
