@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -35,7 +35,6 @@ from customer_intel.models import (
     PendingCustomer,
     PredictionModelFit,
     RecomputeRun,
-    RunMode,
     RunStatus,
     Segment,
     SegmentSnapshot,
@@ -43,6 +42,7 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import is_pseudonym, resolve_customer_id
+from customer_intel.services.recompute.dispatch import queue_full_recomputes_unless_waiting
 
 ERROR_PREVIEW_CHARS = 80
 # The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
@@ -335,23 +335,9 @@ class VenueAdmin(admin.ModelAdmin):
 
     @admin.action(description="Queue full recompute", permissions=["change"])
     def queue_full_recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # Imported here: the admin module loads at startup, the recompute machinery need not.
-        from customer_intel.services.recompute import queue_recompute
-
-        # A second click before the first run starts would only queue a run that the
-        # one-run-per-venue lock then skips.
-        already_queued = RecomputeRun.objects.filter(
-            venue=OuterRef("pk"), mode=RunMode.FULL, status=RunStatus.QUEUED
-        )
-        venues = Venue.objects.filter(pk__in=queryset.values("pk")).annotate(
-            full_run_queued=Exists(already_queued)
-        )
-        queued, skipped = [], []
-        for venue in venues:
-            if venue.full_run_queued:
-                skipped.append(venue.name)
-            else:
-                queued.append(queue_recompute(venue=venue, mode=RunMode.FULL))
+        result = queue_full_recomputes_unless_waiting(venues=queryset)
+        queued = result.queued
+        skipped = [venue.name for venue in result.already_waiting]
         if queued:
             run_ids = ", ".join(f"#{run.pk}" for run in queued)
             self.message_user(

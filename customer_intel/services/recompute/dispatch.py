@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis.exceptions
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from customer_intel import task_names
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
 from customer_intel.services.recompute.runs import run_recompute
@@ -58,12 +60,8 @@ REDISPATCH_AFTER = timedelta(minutes=2)
 QUEUED_RUN_MAX_AGE = timedelta(hours=6)
 # Bounds the work of one tick after a long broker outage; the rest goes on the next tick.
 REDISPATCH_BATCH = 500
-# Seconds between the nightly full runs of consecutive venues (settings may override).
-DEFAULT_FULL_RECOMPUTE_STAGGER_SECONDS = 60
 # A skipped full run is asked for again this many seconds later (see requeue_skipped_full_run).
 SKIPPED_FULL_RETRY_SECONDS = 60
-# kombu's Redis default, when the settings do not say.
-DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 3600
 # Slack between the last nightly countdown and the visibility timeout.
 COUNTDOWN_MARGIN_SECONDS = 600
 
@@ -77,13 +75,6 @@ class DispatchReport:
     broker_down: bool
 
 
-def full_recompute_stagger_seconds() -> int:
-    """Seconds between consecutive venues' nightly full runs (`FULL_RECOMPUTE_STAGGER_SECONDS`)."""
-    return int(
-        getattr(settings, "FULL_RECOMPUTE_STAGGER_SECONDS", DEFAULT_FULL_RECOMPUTE_STAGGER_SECONDS)
-    )
-
-
 def nightly_spacing_seconds(*, venues: int) -> float:
     """Seconds between consecutive venues' nightly full runs.
 
@@ -91,10 +82,9 @@ def nightly_spacing_seconds(*, venues: int) -> float:
     within the broker's visibility timeout: a worker holds a countdown message unacknowledged
     until it is due, and Redis hands a message unacknowledged for longer to a second worker.
     """
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
-    visibility = int(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT_SECONDS))
+    visibility = int(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
     window = max(visibility - COUNTDOWN_MARGIN_SECONDS, 0)
-    stagger = float(full_recompute_stagger_seconds())
+    stagger = float(settings.FULL_RECOMPUTE_STAGGER_SECONDS)
     if venues <= 1:
         return stagger
     return min(stagger, window / (venues - 1))
@@ -108,6 +98,22 @@ def orphaned_after() -> timedelta:
     venue's next run).
     """
     return timedelta(seconds=settings.RECOMPUTE_HARD_TIME_LIMIT + 60)
+
+
+def _live(*, now: datetime) -> Q:
+    """A run queued, or running and not presumed dead: the venue is being seen to."""
+    return Q(status=RunStatus.QUEUED) | Q(
+        Q(started_at__isnull=True) | Q(started_at__gte=now - orphaned_after()),
+        status=RunStatus.RUNNING,
+    )
+
+
+def _full_run_waiting(venue: Any) -> Exists:
+    """Whether a full run of the venue is queued and not started yet: another one would only
+    be skipped by the one-run-per-venue lock. (`venue` may be an OuterRef.)"""
+    return Exists(
+        RecomputeRun.objects.filter(venue=venue, mode=RunMode.FULL, status=RunStatus.QUEUED)
+    )
 
 
 def queue_recompute(
@@ -185,12 +191,7 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
     """The periodic tick: re-send lost runs, then queue an incremental run for every venue
     with customers pending and no run already queued or running."""
     report = dispatch_queued_runs()
-    now = timezone.now()
-    busy = RecomputeRun.objects.filter(venue=OuterRef("pk")).filter(
-        Q(status=RunStatus.QUEUED)
-        | Q(status=RunStatus.RUNNING, started_at__isnull=True)
-        | Q(status=RunStatus.RUNNING, started_at__gte=now - orphaned_after())
-    )
+    busy = RecomputeRun.objects.filter(_live(now=timezone.now()), venue=OuterRef("pk"))
     venues = (
         Venue.objects.filter(Exists(PendingCustomer.objects.filter(venue=OuterRef("pk"))))
         .exclude(Exists(busy))
@@ -209,15 +210,36 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
 
 def queue_full_recomputes() -> list[RecomputeRun]:
     """The nightly run: queue a full recompute of every venue, staggered so that venues do not
-    all hit the database at once. Venues that already have a full run queued are left alone."""
-    queued_full = RecomputeRun.objects.filter(
-        venue=OuterRef("pk"), mode=RunMode.FULL, status=RunStatus.QUEUED
-    )
-    venues = Venue.objects.exclude(Exists(queued_full)).order_by("pk")
+    all hit the database at once. Venues that already have a full run waiting are left alone."""
+    venues = Venue.objects.exclude(_full_run_waiting(OuterRef("pk"))).order_by("pk")
     spacing = nightly_spacing_seconds(venues=Venue.objects.count())
     runs = _queue_many(venues=venues.iterator(), mode=RunMode.FULL, stagger=spacing)
     logger.info("nightly_full_queued count=%d", len(runs))
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class FullRunsQueued:
+    """What `queue_full_recomputes_unless_waiting` did: the runs it queued, and the venues it
+    left alone because a full run of theirs was already waiting."""
+
+    queued: list[RecomputeRun]
+    already_waiting: list[Venue]
+
+
+def queue_full_recomputes_unless_waiting(*, venues: QuerySet[Venue]) -> FullRunsQueued:
+    """Queue a full run of each of these venues now (an operator's request), except of those
+    with a full run already waiting to start."""
+    queued: list[RecomputeRun] = []
+    already_waiting: list[Venue] = []
+    for venue in Venue.objects.filter(pk__in=venues.values("pk")).annotate(
+        full_run_waiting=_full_run_waiting(OuterRef("pk"))
+    ):
+        if venue.full_run_waiting:
+            already_waiting.append(venue)
+        else:
+            queued.append(queue_recompute(venue=venue, mode=RunMode.FULL))
+    return FullRunsQueued(queued=queued, already_waiting=already_waiting)
 
 
 def run_queued_recompute(
@@ -276,15 +298,9 @@ def requeue_skipped_full_run(*, run: RecomputeRun) -> RecomputeRun | None:
     Without this a nightly full run that meets an incremental run would be lost for the day,
     and recency-based fields (days since purchase, segments) would go stale until the next night.
     """
-    other_full = (
-        RecomputeRun.objects.filter(
-            venue_id=run.venue_id,
-            mode=RunMode.FULL,
-            status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
-        )
-        .exclude(pk=run.pk)
-        .exclude(status=RunStatus.RUNNING, started_at__lt=timezone.now() - orphaned_after())
-    )
+    other_full = RecomputeRun.objects.filter(
+        _live(now=timezone.now()), venue_id=run.venue_id, mode=RunMode.FULL
+    ).exclude(pk=run.pk)
     if other_full.exists():
         return None
     return queue_recompute(
@@ -338,12 +354,11 @@ def _publish_all(messages: Sequence[_Message]) -> int:
     Stops at the first that cannot be sent, with a warning: the broker is down, and trying the
     rest would only multiply the wait.
     """
-    # Imported here: the tasks module imports this one.
-    from customer_intel.tasks import recompute_venue
-
     if not messages:
         return 0
-    if recompute_venue.app.conf.task_always_eager:
+    # By name through the app: importing the tasks module here would close a circle.
+    recompute_venue = current_app.tasks[task_names.RECOMPUTE_VENUE]
+    if current_app.conf.task_always_eager:
         for message in messages:
             try:
                 recompute_venue.apply_async(args=[message.run_id], task_id=message.task_id)
@@ -354,7 +369,7 @@ def _publish_all(messages: Sequence[_Message]) -> int:
         return len(messages)
     sent = 0
     try:
-        with recompute_venue.app.connection_for_write(
+        with current_app.connection_for_write(
             transport_options=PUBLISH_TRANSPORT_OPTIONS
         ) as broker:
             for message in messages:
@@ -362,6 +377,10 @@ def _publish_all(messages: Sequence[_Message]) -> int:
                     "task_id": message.task_id,
                     "retry": True,
                     "retry_policy": PUBLISH_RETRY_POLICY,
+                    # A late-acked message still running past the broker's visibility timeout
+                    # would be handed out twice: the settings keep the hard limit below it.
+                    "soft_time_limit": settings.RECOMPUTE_SOFT_TIME_LIMIT,
+                    "time_limit": settings.RECOMPUTE_HARD_TIME_LIMIT,
                 }
                 if message.countdown:
                     options["countdown"] = message.countdown
