@@ -92,7 +92,7 @@ def test_with_the_broker_down_queueing_answers_fast_and_the_run_stays_queued(
 ):
     use_broker(CLOSED_PORT_BROKER)
     venue = VenueFactory()
-    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute.dispatch")
+    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute")
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):

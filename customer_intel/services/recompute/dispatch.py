@@ -14,44 +14,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import redis.exceptions
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from customer_intel import task_names
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
+from customer_intel.services.recompute.publish import Message, publish, publish_all
 from customer_intel.services.recompute.runs import run_recompute
 
 logger = logging.getLogger(__name__)
-
-# With the broker down, whoever queues a run (an API request, the beat tick) must get an answer
-# quickly: two quick reconnection attempts, then the run stays queued (a refused connection
-# costs about a quarter of a second, a broker that never answers about three).
-PUBLISH_RETRY_POLICY: dict[str, Any] = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
-}
-# A broker that accepts connections but never answers (frozen, swapping) must not hold the
-# caller either; the worker-side connections keep the settings' own options.
-PUBLISH_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 1}
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    BrokerOperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
 
 # A queued run younger than this may have its message in flight; re-sending it would only add
 # a duplicate message for the worker to drop.
@@ -135,7 +113,7 @@ def queue_recompute(
     )
     run_id, task_id = run.pk, run.task_id
     transaction.on_commit(
-        lambda: _publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
+        lambda: publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
     )
     return run
 
@@ -179,9 +157,9 @@ def dispatch_queued_runs(
         task_id = _new_task_id()
         # Conditional: a worker may have claimed the run since it was listed.
         if RecomputeRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(task_id=task_id):
-            messages.append(_Message(run_id=run_id, task_id=task_id))
+            messages.append(Message(run_id=run_id, task_id=task_id))
     # A run whose new task id went unsent is still queued: the next tick re-sends it.
-    resent = _publish_all(messages)
+    resent = publish_all(messages)
     if resent:
         logger.info("recompute_runs_resent count=%d", resent)
     return DispatchReport(resent=resent, given_up=given_up, broker_down=resent < len(messages))
@@ -315,7 +293,7 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
     venue; the unsent runs stay queued for `dispatch_queued_runs`.
     """
     runs: list[RecomputeRun] = []
-    messages: list[_Message] = []
+    messages: list[Message] = []
     for index, venue in enumerate(venues):
         run = RecomputeRun.objects.create(
             venue=venue, mode=mode, status=RunStatus.QUEUED, task_id=_new_task_id()
@@ -326,77 +304,10 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
         # given up and superseded by then.
         expires = countdown + QUEUED_RUN_MAX_AGE.total_seconds()
         messages.append(
-            _Message(run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires)
+            Message(run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires)
         )
-    transaction.on_commit(lambda: _publish_all(messages))
+    transaction.on_commit(lambda: publish_all(messages))
     return runs
-
-
-@dataclass(frozen=True, slots=True)
-class _Message:
-    run_id: int
-    task_id: str
-    countdown: float = 0
-    expires: float | None = None
-
-
-def _publish(
-    *, run_id: int, task_id: str, countdown: float = 0, expires: float | None = None
-) -> bool:
-    """Send the run's task; False (and a warning) when the broker cannot be reached."""
-    message = _Message(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
-    return _publish_all([message]) == 1
-
-
-def _publish_all(messages: Sequence[_Message]) -> int:
-    """Send the messages in order over one broker connection; returns how many were sent.
-
-    Stops at the first that cannot be sent, with a warning: the broker is down, and trying the
-    rest would only multiply the wait.
-    """
-    if not messages:
-        return 0
-    # By name through the app: importing the tasks module here would close a circle.
-    recompute_venue = current_app.tasks[task_names.RECOMPUTE_VENUE]
-    if current_app.conf.task_always_eager:
-        for message in messages:
-            try:
-                recompute_venue.apply_async(args=[message.run_id], task_id=message.task_id)
-            except Exception:
-                # In-process execution (embedded default): the run row already records the
-                # failure, and the request that queued the run must not fail with it.
-                logger.exception("recompute_run_failed_in_process run=%s", message.run_id)
-        return len(messages)
-    sent = 0
-    try:
-        with current_app.connection_for_write(
-            transport_options=PUBLISH_TRANSPORT_OPTIONS
-        ) as broker:
-            for message in messages:
-                options: dict[str, Any] = {
-                    "task_id": message.task_id,
-                    "retry": True,
-                    "retry_policy": PUBLISH_RETRY_POLICY,
-                    # A late-acked message still running past the broker's visibility timeout
-                    # would be handed out twice: the settings keep the hard limit below it.
-                    "soft_time_limit": settings.RECOMPUTE_SOFT_TIME_LIMIT,
-                    "time_limit": settings.RECOMPUTE_HARD_TIME_LIMIT,
-                }
-                if message.countdown:
-                    options["countdown"] = message.countdown
-                if message.expires is not None:
-                    options["expires"] = message.expires
-                recompute_venue.apply_async(args=[message.run_id], connection=broker, **options)
-                sent += 1
-    except BROKER_ERRORS as exc:
-        logger.warning(
-            "recompute_runs_not_sent count=%d first_run=%s reason=broker_unreachable error=%s; "
-            "they stay queued",
-            len(messages) - sent,
-            messages[sent].run_id,
-            type(exc).__name__,
-        )
-    return sent
 
 
 def _new_task_id() -> str:
