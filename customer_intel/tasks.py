@@ -8,11 +8,11 @@ record runs and send `recompute_venue` messages, which do the work.
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from customer_intel import task_names
 from customer_intel.services.recompute import dispatch
 
 # Errors that say "try again in a moment" (a database restart or failover, a broker blip), not
@@ -27,7 +27,7 @@ TICK_HARD_TIME_LIMIT = 150
 
 @shared_task(
     bind=True,
-    name="customer_intel.tasks.recompute_venue",
+    name=task_names.RECOMPUTE_VENUE,
     # Late ack because the task is idempotent: a message redelivered after its worker died
     # recomputes the same snapshot, and a run that already finished is not run again
     # (run_queued_recompute claims the run by id, task id and status).
@@ -37,8 +37,8 @@ TICK_HARD_TIME_LIMIT = 150
     # Celery docs warn about). The run is left `running`; the venue's next run marks it failed
     # and the next tick or nightly run recomputes the venue.
     reject_on_worker_lost=False,
-    soft_time_limit=settings.RECOMPUTE_SOFT_TIME_LIMIT,
-    time_limit=settings.RECOMPUTE_HARD_TIME_LIMIT,
+    # Its soft and hard time limits come with each message, read from the settings when the
+    # run is sent (dispatch._publish_all).
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=600,
@@ -54,7 +54,7 @@ def recompute_venue(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
 
 
 @shared_task(
-    name="customer_intel.tasks.queue_incremental_recomputes",
+    name=task_names.QUEUE_INCREMENTAL_RECOMPUTES,
     soft_time_limit=TICK_SOFT_TIME_LIMIT,
     time_limit=TICK_HARD_TIME_LIMIT,
     ignore_result=True,
@@ -65,7 +65,7 @@ def queue_incremental_recomputes() -> None:
 
 
 @shared_task(
-    name="customer_intel.tasks.queue_full_recomputes",
+    name=task_names.QUEUE_FULL_RECOMPUTES,
     soft_time_limit=TICK_SOFT_TIME_LIMIT,
     time_limit=TICK_HARD_TIME_LIMIT,
     ignore_result=True,

@@ -16,10 +16,3 @@ def test_event_id_is_unique_per_venue(venue):
     CustomerEvent.objects.create(**kwargs)
     with pytest.raises(IntegrityError):
         CustomerEvent.objects.create(**kwargs)
-
-
-@pytest.mark.django_db
-def test_database_is_postgresql():
-    from django.db import connection
-
-    assert connection.vendor == "postgresql"

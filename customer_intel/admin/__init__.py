@@ -1,3 +1,10 @@
-"""The operators' admin; each module registers the pages of one part of the data."""
+"""The operators' admin, one module per part of the data; importing them registers the pages.
 
-from customer_intel.admin import venues  # noqa: F401 - registers the pages
+venues     venues, their thresholds and recompute state, memberships
+events     the event log
+caches     what the recompute writes: profiles, facts, pending marks, segment counts
+runs       recompute runs and purchase-model fits
+common     building blocks for tables of millions of rows and exact customer search
+"""
+
+from customer_intel.admin import caches, events, runs, venues  # noqa: F401 - registers the pages

@@ -5,8 +5,9 @@ released by the server when a killed worker's connection drops — a dead worker
 a venue locked. It needs a session that outlives the transaction: behind a transaction-pooling
 proxy (PgBouncer in transaction mode) point the workers at the database directly.
 
-On SQLite (the embedded default: one process, tasks run in-process) a process-local lock gives
-the same guarantee.
+On SQLite (the embedded default: one process, tasks run in-process) a lock held by a thread
+for a database gives the same guarantee, a thread standing for a session. Both are re-entrant
+within their session, and neither leaves anything behind once released.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 
 logger = logging.getLogger(__name__)
 
 # Namespaces the advisory-lock keys so another feature locking on a venue id never collides.
 _KEY_NAMESPACE = b"customer_intel.recompute:"
+# PostgreSQL's "lock not available", raised when lock_timeout expires.
+_LOCK_NOT_AVAILABLE = "55P03"
 
-_local_locks: dict[uuid.UUID, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
+# The venue locks this process holds on databases without advisory locks: (database alias,
+# venue) -> (holding thread, depth). An entry exists only while its lock is held.
+_held: dict[tuple[str, uuid.UUID], tuple[int, int]] = {}
+_held_guard = threading.Lock()
 
 
 class LockNotAcquired(Exception):
@@ -41,20 +46,23 @@ def venue_lock_key(venue_id: uuid.UUID | str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _has_advisory_locks(using: str) -> bool:
+    return connections[using].vendor == "postgresql"
+
+
 @contextmanager
 def venue_lock(venue_id: uuid.UUID | str, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Hold the venue's recompute lock for the block; raise `LockNotAcquired` if it is held.
 
     Never waits: a run that finds the venue busy is skipped rather than queued behind it.
     """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        with _local_lock(uuid.UUID(str(venue_id))):
+    if not _has_advisory_locks(using):
+        with _local_lock(uuid.UUID(str(venue_id)), using=using):
             yield
         return
 
     key = venue_lock_key(venue_id)
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         acquired = cursor.fetchone()[0]
     if not acquired:
@@ -63,6 +71,53 @@ def venue_lock(venue_id: uuid.UUID | str, *, using: str = DEFAULT_DB_ALIAS) -> I
         yield
     finally:
         _pg_unlock(using, key)
+
+
+@contextmanager
+def venue_unlocked_write(
+    venue_id: uuid.UUID | str, *, row_lock_timeout: str, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[bool]:
+    """A short write that never holds up, nor waits behind, a run of the venue.
+
+    Yields True inside a transaction when no run holds the venue's lock (then holding it
+    shared until the transaction ends, so no run starts meanwhile), False when one does: the
+    block should then write nothing. A row lock not granted within `row_lock_timeout` (e.g.
+    "200ms") raises `LockNotAcquired`. What is written is a cache the next run rebuilds, so
+    its commit does not wait for the write-ahead log to reach the disk.
+    """
+    if not _has_advisory_locks(using):
+        with transaction.atomic(using=using):
+            yield not _locked_elsewhere(uuid.UUID(str(venue_id)), using=using)
+        return
+    connection = connections[using]
+    # Inside a caller's transaction the settings below would outlive this write; restore them.
+    nested = connection.in_atomic_block
+    try:
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                previous_timeout = None
+                if nested:
+                    cursor.execute("SELECT current_setting('lock_timeout')")
+                    previous_timeout = cursor.fetchone()[0]
+                # The shared lock conflicts only with a run's exclusive session lock.
+                settings = "set_config('lock_timeout', %s, true)"
+                if not nested:
+                    settings += ", set_config('synchronous_commit', 'off', true)"
+                cursor.execute(
+                    f"SELECT pg_try_advisory_xact_lock_shared(%s), {settings}",
+                    [venue_lock_key(venue_id), row_lock_timeout],
+                )
+                free = cursor.fetchone()[0]
+            yield free
+            if previous_timeout is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)", [previous_timeout]
+                    )
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        raise LockNotAcquired(f"a row of venue {venue_id} stayed locked") from exc
 
 
 def _pg_unlock(using: str, key: int) -> None:
@@ -77,13 +132,27 @@ def _pg_unlock(using: str, key: int) -> None:
         connection.close()
 
 
+def _locked_elsewhere(venue_id: uuid.UUID, *, using: str) -> bool:
+    with _held_guard:
+        holder = _held.get((using, venue_id))
+    return holder is not None and holder[0] != threading.get_ident()
+
+
 @contextmanager
-def _local_lock(venue_id: uuid.UUID) -> Iterator[None]:
-    with _local_locks_guard:
-        lock = _local_locks.setdefault(venue_id, threading.Lock())
-    if not lock.acquire(blocking=False):
-        raise LockNotAcquired(f"venue {venue_id} is being recomputed by another run")
+def _local_lock(venue_id: uuid.UUID, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    key = (using, venue_id)
+    me = threading.get_ident()
+    with _held_guard:
+        holder, depth = _held.get(key, (me, 0))
+        if holder != me:
+            raise LockNotAcquired(f"venue {venue_id} is being recomputed by another run")
+        _held[key] = (me, depth + 1)
     try:
         yield
     finally:
-        lock.release()
+        with _held_guard:
+            holder, depth = _held[key]
+            if depth == 1:
+                del _held[key]
+            else:
+                _held[key] = (holder, depth - 1)

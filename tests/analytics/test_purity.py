@@ -1,4 +1,4 @@
-"""The analytics package is pure: nothing in it imports Django."""
+"""The pure packages (analytics, demo): nothing in them imports Django."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import sys
 from pathlib import Path
 
 import customer_intel.analytics
+import customer_intel.demo
 
-PACKAGE_DIR = Path(customer_intel.analytics.__file__).parent
-SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
+PACKAGE_DIRS = [
+    Path(customer_intel.analytics.__file__).parent,
+    Path(customer_intel.demo.__file__).parent,
+]
+PROJECT_DIR = PACKAGE_DIRS[0].parent.parent
+SOURCES = sorted(path for directory in PACKAGE_DIRS for path in directory.rglob("*.py"))
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE_DIR.parent.parent).with_suffix("").parts
+    parts = path.relative_to(PROJECT_DIR).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -43,7 +48,7 @@ def test_importing_every_module_leaves_django_unloaded():
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        cwd=PACKAGE_DIR.parent.parent,
+        cwd=PROJECT_DIR,
         timeout=120,
         check=False,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_purchases_favour_weekends_and_evenings():
     plan = gen.plan_dataset(seed=5, end=END, venues=1)
     columns = _columns(_events(plan))
     when = columns["occurred_at"][columns["type"] == gen.PURCHASED]
-    local = [datetime.fromtimestamp(t, tz=UTC).astimezone(gen.ZoneInfo("America/New_York"))
+    local = [datetime.fromtimestamp(t, tz=UTC).astimezone(ZoneInfo("America/New_York"))
              for t in when.tolist()]  # fmt: skip
     saturdays = sum(1 for t in local if t.weekday() == 5)
     tuesdays = sum(1 for t in local if t.weekday() == 1)

@@ -24,7 +24,7 @@ from customer_intel.models import (
 from customer_intel.privacy import pseudonymize
 from customer_intel.services.ingestion import ingest_events
 from customer_intel.services.recompute import compute_single_customer, run_recompute
-from customer_intel.services.recompute import runs as recompute
+from customer_intel.services.recompute import rows as recompute_rows
 from tests.factories import VenueFactory
 from tests.recompute import scenario
 from tests.recompute.scenario import AS_OF, EXPECTED, profile_fields
@@ -245,7 +245,7 @@ def test_a_failing_full_run_leaves_the_previous_profiles_and_snapshot(scenario_v
             prefix="late-arrival",
         ),
     )
-    real_compute = recompute.compute_profile
+    real_compute = recompute_rows.compute_profile
     calls = {"n": 0}
 
     def compute_then_fail(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -254,7 +254,7 @@ def test_a_failing_full_run_leaves_the_previous_profiles_and_snapshot(scenario_v
             raise RuntimeError("profile computation exploded")
         return real_compute(*args, **kwargs)
 
-    monkeypatch.setattr(recompute, "compute_profile", compute_then_fail)
+    monkeypatch.setattr(recompute_rows, "compute_profile", compute_then_fail)
 
     with pytest.raises(RuntimeError, match="exploded"):
         run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF, chunk_size=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -31,13 +32,37 @@ def test_a_held_lock_refuses_another_session_and_is_released(db, other_session):
         pass  # pragma: no cover - never entered
 
 
-def test_the_process_local_lock_is_exclusive_per_venue():
+def _try_in_another_thread(venue_id: uuid.UUID, *, using: str = "default") -> bool:
+    """Whether another thread (another session) gets the venue's process-local lock."""
+    got: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with locks._local_lock(venue_id, using=using):
+                got.append(True)
+        except LockNotAcquired:
+            got.append(False)
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    return got[0]
+
+
+def test_the_process_local_lock_is_exclusive_per_venue_across_threads():
     venue_id, other_venue_id = uuid.uuid4(), uuid.uuid4()
 
     with locks._local_lock(venue_id):
-        with pytest.raises(LockNotAcquired), locks._local_lock(venue_id):
-            pass  # pragma: no cover - never entered
-        with locks._local_lock(other_venue_id):
-            pass
-    with locks._local_lock(venue_id):
-        pass
+        assert _try_in_another_thread(venue_id) is False
+        assert _try_in_another_thread(other_venue_id) is True
+        assert _try_in_another_thread(venue_id, using="other") is True
+    assert _try_in_another_thread(venue_id) is True
+
+
+def test_the_process_local_lock_is_reentrant_and_leaves_nothing_behind():
+    venue_id = uuid.uuid4()
+
+    with locks._local_lock(venue_id), locks._local_lock(venue_id):
+        assert _try_in_another_thread(venue_id) is False
+    assert _try_in_another_thread(venue_id) is True
+    assert ("default", venue_id) not in locks._held

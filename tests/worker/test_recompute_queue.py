@@ -73,12 +73,26 @@ def test_a_queued_run_is_sent_once_committed_under_its_task_id(
 
 
 @pytest.mark.django_db
+def test_a_run_carries_the_time_limits_the_settings_hold_when_it_is_sent(
+    broker, settings, django_capture_on_commit_callbacks
+):
+    settings.RECOMPUTE_SOFT_TIME_LIMIT = 300
+    settings.RECOMPUTE_HARD_TIME_LIMIT = 420
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.queue_recompute(venue=VenueFactory(), mode=RunMode.FULL)
+
+    [message] = broker_messages(broker)
+    assert message["timelimit"] == [420, 300]
+
+
+@pytest.mark.django_db
 def test_with_the_broker_down_queueing_answers_fast_and_the_run_stays_queued(
     use_broker, django_capture_on_commit_callbacks, caplog
 ):
     use_broker(CLOSED_PORT_BROKER)
     venue = VenueFactory()
-    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute.dispatch")
+    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute")
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):

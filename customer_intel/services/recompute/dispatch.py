@@ -14,43 +14,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import redis.exceptions
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
+from customer_intel.services.recompute.publish import Message, publish, publish_all
 from customer_intel.services.recompute.runs import run_recompute
 
 logger = logging.getLogger(__name__)
-
-# With the broker down, whoever queues a run (an API request, the beat tick) must get an answer
-# quickly: two quick reconnection attempts, then the run stays queued (a refused connection
-# costs about a quarter of a second, a broker that never answers about three).
-PUBLISH_RETRY_POLICY: dict[str, Any] = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
-}
-# A broker that accepts connections but never answers (frozen, swapping) must not hold the
-# caller either; the worker-side connections keep the settings' own options.
-PUBLISH_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 1}
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    BrokerOperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
 
 # A queued run younger than this may have its message in flight; re-sending it would only add
 # a duplicate message for the worker to drop.
@@ -59,12 +38,8 @@ REDISPATCH_AFTER = timedelta(minutes=2)
 QUEUED_RUN_MAX_AGE = timedelta(hours=6)
 # Bounds the work of one tick after a long broker outage; the rest goes on the next tick.
 REDISPATCH_BATCH = 500
-# Seconds between the nightly full runs of consecutive venues (settings may override).
-DEFAULT_FULL_RECOMPUTE_STAGGER_SECONDS = 60
 # A skipped full run is asked for again this many seconds later (see requeue_skipped_full_run).
 SKIPPED_FULL_RETRY_SECONDS = 60
-# kombu's Redis default, when the settings do not say.
-DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 3600
 # Slack between the last nightly countdown and the visibility timeout.
 COUNTDOWN_MARGIN_SECONDS = 600
 
@@ -78,13 +53,6 @@ class DispatchReport:
     broker_down: bool
 
 
-def full_recompute_stagger_seconds() -> int:
-    """Seconds between consecutive venues' nightly full runs (`FULL_RECOMPUTE_STAGGER_SECONDS`)."""
-    return int(
-        getattr(settings, "FULL_RECOMPUTE_STAGGER_SECONDS", DEFAULT_FULL_RECOMPUTE_STAGGER_SECONDS)
-    )
-
-
 def nightly_spacing_seconds(*, venues: int) -> float:
     """Seconds between consecutive venues' nightly full runs.
 
@@ -92,10 +60,9 @@ def nightly_spacing_seconds(*, venues: int) -> float:
     within the broker's visibility timeout: a worker holds a countdown message unacknowledged
     until it is due, and Redis hands a message unacknowledged for longer to a second worker.
     """
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
-    visibility = int(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT_SECONDS))
+    visibility = int(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
     window = max(visibility - COUNTDOWN_MARGIN_SECONDS, 0)
-    stagger = float(full_recompute_stagger_seconds())
+    stagger = float(settings.FULL_RECOMPUTE_STAGGER_SECONDS)
     if venues <= 1:
         return stagger
     return min(stagger, window / (venues - 1))
@@ -109,6 +76,22 @@ def orphaned_after() -> timedelta:
     venue's next run).
     """
     return timedelta(seconds=settings.RECOMPUTE_HARD_TIME_LIMIT + 60)
+
+
+def _live(*, now: datetime) -> Q:
+    """A run queued, or running and not presumed dead: the venue is being seen to."""
+    return Q(status=RunStatus.QUEUED) | Q(
+        Q(started_at__isnull=True) | Q(started_at__gte=now - orphaned_after()),
+        status=RunStatus.RUNNING,
+    )
+
+
+def _full_run_waiting(venue: Any) -> Exists:
+    """Whether a full run of the venue is queued and not started yet: another one would only
+    be skipped by the one-run-per-venue lock. (`venue` may be an OuterRef.)"""
+    return Exists(
+        RecomputeRun.objects.filter(venue=venue, mode=RunMode.FULL, status=RunStatus.QUEUED)
+    )
 
 
 def queue_recompute(
@@ -130,7 +113,7 @@ def queue_recompute(
     )
     run_id, task_id = run.pk, run.task_id
     transaction.on_commit(
-        lambda: _publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
+        lambda: publish(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
     )
     return run
 
@@ -174,9 +157,9 @@ def dispatch_queued_runs(
         task_id = _new_task_id()
         # Conditional: a worker may have claimed the run since it was listed.
         if RecomputeRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(task_id=task_id):
-            messages.append(_Message(run_id=run_id, task_id=task_id))
+            messages.append(Message(run_id=run_id, task_id=task_id))
     # A run whose new task id went unsent is still queued: the next tick re-sends it.
-    resent = _publish_all(messages)
+    resent = publish_all(messages)
     if resent:
         logger.info("recompute_runs_resent count=%d", resent)
     return DispatchReport(resent=resent, given_up=given_up, broker_down=resent < len(messages))
@@ -186,12 +169,7 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
     """The periodic tick: re-send lost runs, then queue an incremental run for every venue
     with customers pending and no run already queued or running."""
     report = dispatch_queued_runs()
-    now = timezone.now()
-    busy = RecomputeRun.objects.filter(venue=OuterRef("pk")).filter(
-        Q(status=RunStatus.QUEUED)
-        | Q(status=RunStatus.RUNNING, started_at__isnull=True)
-        | Q(status=RunStatus.RUNNING, started_at__gte=now - orphaned_after())
-    )
+    busy = RecomputeRun.objects.filter(_live(now=timezone.now()), venue=OuterRef("pk"))
     venues = (
         Venue.objects.filter(Exists(PendingCustomer.objects.filter(venue=OuterRef("pk"))))
         .exclude(Exists(busy))
@@ -210,15 +188,36 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
 
 def queue_full_recomputes() -> list[RecomputeRun]:
     """The nightly run: queue a full recompute of every venue, staggered so that venues do not
-    all hit the database at once. Venues that already have a full run queued are left alone."""
-    queued_full = RecomputeRun.objects.filter(
-        venue=OuterRef("pk"), mode=RunMode.FULL, status=RunStatus.QUEUED
-    )
-    venues = Venue.objects.exclude(Exists(queued_full)).order_by("pk")
+    all hit the database at once. Venues that already have a full run waiting are left alone."""
+    venues = Venue.objects.exclude(_full_run_waiting(OuterRef("pk"))).order_by("pk")
     spacing = nightly_spacing_seconds(venues=Venue.objects.count())
     runs = _queue_many(venues=venues.iterator(), mode=RunMode.FULL, stagger=spacing)
     logger.info("nightly_full_queued count=%d", len(runs))
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class FullRunsQueued:
+    """What `queue_full_recomputes_unless_waiting` did: the runs it queued, and the venues it
+    left alone because a full run of theirs was already waiting."""
+
+    queued: list[RecomputeRun]
+    already_waiting: list[Venue]
+
+
+def queue_full_recomputes_unless_waiting(*, venues: QuerySet[Venue]) -> FullRunsQueued:
+    """Queue a full run of each of these venues now (an operator's request), except of those
+    with a full run already waiting to start."""
+    queued: list[RecomputeRun] = []
+    already_waiting: list[Venue] = []
+    for venue in Venue.objects.filter(pk__in=venues.values("pk")).annotate(
+        full_run_waiting=_full_run_waiting(OuterRef("pk"))
+    ):
+        if venue.full_run_waiting:
+            already_waiting.append(venue)
+        else:
+            queued.append(queue_recompute(venue=venue, mode=RunMode.FULL))
+    return FullRunsQueued(queued=queued, already_waiting=already_waiting)
 
 
 def run_queued_recompute(
@@ -241,9 +240,10 @@ def run_queued_recompute(
         return _claim_and_run(run, from_statuses=claimable)
     # A second copy of a message can arrive while the first is still at work (Redis redelivers
     # what stays unacknowledged past its visibility timeout); only a dead run leaves the
-    # venue's lock free. The engine takes the same lock again, on the same session.
+    # venue's lock free. The engine takes the same lock again, on the same session (the lock
+    # is re-entrant there).
     try:
-        with _venue_lock_for_redelivery(run.venue_id):
+        with venue_lock(run.venue_id):
             return _claim_and_run(run, from_statuses=[RunStatus.RUNNING])
     except LockNotAcquired:
         return _dropped(run_id, "still_running_elsewhere")
@@ -264,14 +264,6 @@ def _claim_and_run(run: RecomputeRun, *, from_statuses: list[str]) -> RecomputeR
     return result
 
 
-def _venue_lock_for_redelivery(venue_id: uuid.UUID) -> AbstractContextManager[None]:
-    if connection.vendor != "postgresql":
-        # The embedded default runs tasks in-process: nothing is ever redelivered, and its
-        # process-local lock is not re-entrant.
-        return nullcontext()
-    return venue_lock(venue_id)
-
-
 def _dropped(run_id: int, reason: str) -> None:
     logger.info("recompute_message_dropped run=%s reason=%s", run_id, reason)
     return None
@@ -284,15 +276,9 @@ def requeue_skipped_full_run(*, run: RecomputeRun) -> RecomputeRun | None:
     Without this a nightly full run that meets an incremental run would be lost for the day,
     and recency-based fields (days since purchase, segments) would go stale until the next night.
     """
-    other_full = (
-        RecomputeRun.objects.filter(
-            venue_id=run.venue_id,
-            mode=RunMode.FULL,
-            status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
-        )
-        .exclude(pk=run.pk)
-        .exclude(status=RunStatus.RUNNING, started_at__lt=timezone.now() - orphaned_after())
-    )
+    other_full = RecomputeRun.objects.filter(
+        _live(now=timezone.now()), venue_id=run.venue_id, mode=RunMode.FULL
+    ).exclude(pk=run.pk)
     if other_full.exists():
         return None
     return queue_recompute(
@@ -307,7 +293,7 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
     venue; the unsent runs stay queued for `dispatch_queued_runs`.
     """
     runs: list[RecomputeRun] = []
-    messages: list[_Message] = []
+    messages: list[Message] = []
     for index, venue in enumerate(venues):
         run = RecomputeRun.objects.create(
             venue=venue, mode=mode, status=RunStatus.QUEUED, task_id=_new_task_id()
@@ -318,74 +304,10 @@ def _queue_many(*, venues: Iterable[Venue], mode: str, stagger: float) -> list[R
         # given up and superseded by then.
         expires = countdown + QUEUED_RUN_MAX_AGE.total_seconds()
         messages.append(
-            _Message(run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires)
+            Message(run_id=run.pk, task_id=run.task_id, countdown=countdown, expires=expires)
         )
-    transaction.on_commit(lambda: _publish_all(messages))
+    transaction.on_commit(lambda: publish_all(messages))
     return runs
-
-
-@dataclass(frozen=True, slots=True)
-class _Message:
-    run_id: int
-    task_id: str
-    countdown: float = 0
-    expires: float | None = None
-
-
-def _publish(
-    *, run_id: int, task_id: str, countdown: float = 0, expires: float | None = None
-) -> bool:
-    """Send the run's task; False (and a warning) when the broker cannot be reached."""
-    message = _Message(run_id=run_id, task_id=task_id, countdown=countdown, expires=expires)
-    return _publish_all([message]) == 1
-
-
-def _publish_all(messages: Sequence[_Message]) -> int:
-    """Send the messages in order over one broker connection; returns how many were sent.
-
-    Stops at the first that cannot be sent, with a warning: the broker is down, and trying the
-    rest would only multiply the wait.
-    """
-    # Imported here: the tasks module imports this one.
-    from customer_intel.tasks import recompute_venue
-
-    if not messages:
-        return 0
-    if recompute_venue.app.conf.task_always_eager:
-        for message in messages:
-            try:
-                recompute_venue.apply_async(args=[message.run_id], task_id=message.task_id)
-            except Exception:
-                # In-process execution (embedded default): the run row already records the
-                # failure, and the request that queued the run must not fail with it.
-                logger.exception("recompute_run_failed_in_process run=%s", message.run_id)
-        return len(messages)
-    sent = 0
-    try:
-        with recompute_venue.app.connection_for_write(
-            transport_options=PUBLISH_TRANSPORT_OPTIONS
-        ) as broker:
-            for message in messages:
-                options: dict[str, Any] = {
-                    "task_id": message.task_id,
-                    "retry": True,
-                    "retry_policy": PUBLISH_RETRY_POLICY,
-                }
-                if message.countdown:
-                    options["countdown"] = message.countdown
-                if message.expires is not None:
-                    options["expires"] = message.expires
-                recompute_venue.apply_async(args=[message.run_id], connection=broker, **options)
-                sent += 1
-    except BROKER_ERRORS as exc:
-        logger.warning(
-            "recompute_runs_not_sent count=%d first_run=%s reason=broker_unreachable error=%s; "
-            "they stay queued",
-            len(messages) - sent,
-            messages[sent].run_id,
-            type(exc).__name__,
-        )
-    return sent
 
 
 def _new_task_id() -> str:

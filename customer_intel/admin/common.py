@@ -1,0 +1,127 @@
+"""Building blocks shared by the admin's pages.
+
+The event log and the profile cache hold millions of rows, so their pages never COUNT(*) the
+whole table (admin.paginators), never offer a select box or a filter that lists every customer,
+and search only by exact customer: a pseudonym, or a raw id hashed on arrival and replaced in
+the URL by its pseudonym so that it is never echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from customer_intel.admin.paginators import EstimatedCountPaginator
+from customer_intel.models import (
+    Venue,
+)
+from customer_intel.privacy import is_pseudonym, resolve_customer_id
+
+ERROR_PREVIEW_CHARS = 80
+# The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
+VENUE_FILTER_PARAM = "venue__id__exact"
+PSEUDONYM_PREVIEW_CHARS = 12
+
+
+def pretty_json(value: Any) -> str:
+    """A JSON value as an indented, escaped <pre> block for a read-only detail page."""
+    return format_html(
+        '<pre style="white-space: pre-wrap">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, default=str),
+    )
+
+
+def short_pseudonym(pseudonym: str) -> str:
+    return f"{pseudonym[:PSEUDONYM_PREVIEW_CHARS]}…"
+
+
+def all_venue_ids() -> list[Any]:
+    """Every venue id. Venues are few; naming them all lets PostgreSQL use the
+    (venue, ...)-prefixed indexes for a lookup that does not otherwise name a venue."""
+    return list(Venue.objects.values_list("pk", flat=True))
+
+
+def changelist_url(model: type, **params: Any) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+class ReadOnlyAdminMixin:
+    """Viewing only: these rows are written by ingestion and the recompute, never by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LargeTableAdminMixin:
+    """Changelist settings for tables with millions of rows."""
+
+    paginator = EstimatedCountPaginator
+    # The "N total" next to a search result would COUNT(*) the whole table.
+    show_full_result_count = False
+    # Facet counts are a GROUP BY over the whole table per filter.
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_paginator(  # type: ignore[no-untyped-def]
+        self, request, queryset, per_page, orphans=0, allow_empty_first_page=True
+    ):
+        # An estimate must never claim the result fits on one page (or within "show all"):
+        # the admin would then load the unsliced queryset.
+        minimum = max(per_page, self.list_max_show_all) + 1  # type: ignore[attr-defined]
+        return self.paginator(
+            queryset, per_page, orphans, allow_empty_first_page, minimum_estimate=minimum
+        )
+
+
+class CustomerSearchAdminMixin:
+    """Search by exact customer: a pseudonym, or a raw id that is hashed on arrival.
+
+    A raw id in the search box is answered with a redirect to the same page searching for its
+    pseudonym, so the page (search box, filter links, preserved filters) never echoes it.
+    """
+
+    # Only makes the search box appear; the lookup is get_search_results, never a LIKE scan.
+    search_fields = ("customer",)
+    search_help_text = "Exact customer id or 64-character pseudonym."
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        term = request.GET.get(SEARCH_VAR)
+        if term is not None:
+            stripped = term.strip()
+            if stripped != term or (stripped and not is_pseudonym(stripped)):
+                params = request.GET.copy()
+                params[SEARCH_VAR] = resolve_customer_id(stripped) if stripped else ""
+                return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        pseudonym = resolve_customer_id(term)
+        return queryset.filter(venue_id__in=all_venue_ids(), customer=pseudonym), False
+
+
+class CustomerColumnMixin:
+    @admin.display(description="customer")
+    def customer_short(self, obj: Any) -> str:
+        return short_pseudonym(obj.customer)

@@ -1,0 +1,123 @@
+"""Recompute runs and purchase-model fits, read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from customer_intel.admin.common import (
+    ERROR_PREVIEW_CHARS,
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    pretty_json,
+)
+from customer_intel.models import (
+    PredictionModelFit,
+    RecomputeRun,
+)
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """Every recompute: what was asked, what happened, how long it took. Read-only."""
+
+    list_display = (
+        "id",
+        "venue",
+        "mode",
+        "status",
+        "as_of",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "customers_processed",
+        "events_processed",
+        "error_preview",
+    )
+    list_filter = ("status", "mode", "venue")
+    list_select_related = ("venue",)
+    raw_id_fields = ("venue",)
+    # An incremental run every few minutes per venue makes this table large too.
+    ordering = ("-id",)
+    sortable_by = ("id",)
+    fields = (
+        "id",
+        "venue",
+        "mode",
+        "status",
+        "as_of",
+        ("requested_at", "started_at", "finished_at"),
+        "duration",
+        ("customers_processed", "events_processed"),
+        "task_id",
+        "error_text",
+    )
+    readonly_fields = ("duration", "error_text")
+
+    @admin.display(description="duration")
+    def duration(self, run: RecomputeRun) -> str:
+        if run.duration_seconds is None:
+            return "-"
+        return f"{run.duration_seconds:.1f} s"
+
+    @admin.display(description="error")
+    def error_preview(self, run: RecomputeRun) -> str:
+        if len(run.error) <= ERROR_PREVIEW_CHARS:
+            return run.error
+        return run.error[:ERROR_PREVIEW_CHARS] + "…"
+
+    @admin.display(description="error")
+    def error_text(self, run: RecomputeRun) -> str:
+        if not run.error:
+            return "-"
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', run.error)
+
+
+@admin.register(PredictionModelFit)
+class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """BG/NBD and Gamma-Gamma fits, used or refused with a reason. Read-only."""
+
+    list_display = (
+        "id",
+        "venue",
+        "as_of",
+        "usable",
+        "reason",
+        "customers_used",
+        "repeat_customers",
+        "bgnbd_log_likelihood",
+        "fit_seconds",
+    )
+    list_filter = ("usable", "venue")
+    list_select_related = ("venue",)
+    raw_id_fields = ("venue", "run")
+    ordering = ("-id",)
+    sortable_by = ("id",)
+    fields = (
+        "venue",
+        "run",
+        ("as_of", "fitted_at"),
+        "time_unit",
+        ("usable", "reason"),
+        ("customers_used", "repeat_customers"),
+        "bgnbd_params_json",
+        "bgnbd_log_likelihood",
+        "gamma_gamma_params_json",
+        "gamma_gamma_log_likelihood",
+        "diagnostics_json",
+        "fit_seconds",
+    )
+    readonly_fields = ("bgnbd_params_json", "gamma_gamma_params_json", "diagnostics_json")
+
+    @admin.display(description="BG/NBD parameters")
+    def bgnbd_params_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.bgnbd_params)
+
+    @admin.display(description="Gamma-Gamma parameters")
+    def gamma_gamma_params_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.gamma_gamma_params)
+
+    @admin.display(description="diagnostics")
+    def diagnostics_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.diagnostics)
