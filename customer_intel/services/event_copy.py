@@ -52,6 +52,7 @@ _EVENTS = CustomerEvent._meta.db_table
 _PENDING = PendingCustomer._meta.db_table
 _STAGING = "event_import_staging"
 _REFUNDERS = "event_import_refunders"
+_REJECTED = "event_import_rejected"
 # Rows handed to COPY per write: large enough to amortize the call, small enough to stay cheap.
 _ROWS_PER_WRITE = 2_000
 # Raw id → pseudonym for repeat customers; cleared when full, so memory stays bounded.
@@ -73,6 +74,9 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (
 )
 """
 _CREATE_REFUNDERS = f"CREATE TEMPORARY TABLE IF NOT EXISTS {_REFUNDERS} (customer text PRIMARY KEY)"
+_CREATE_REJECTED = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_REJECTED} (line integer, field text, message text)"
+)
 
 _OCCURRED = 's."occurredAt"'
 _YEAR = f"substr({_OCCURRED}, 1, 4)::integer"
@@ -80,13 +84,21 @@ _DAY_EXISTS = f"""substr({_OCCURRED}, 9, 2)::integer <= CASE substr({_OCCURRED},
     WHEN '02' THEN 28 + ({_YEAR} %% 4 = 0 AND ({_YEAR} %% 100 <> 0 OR {_YEAR} %% 400 = 0))::integer
     WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30 ELSE 31 END"""
 # Each staged row with its parsed instant and amount (null where the text does not parse).
+# An instant of another form was judged in the stream (see _INSTANT); SQL checks the form, and
+# that the day exists, before the cast. OFFSET 0 keeps the subquery from being folded into the checks below,
+# which would evaluate each expression once per use instead of once per row.
 _PARSED = f"""{_STAGING} s CROSS JOIN LATERAL (
-    -- Nested, not AND: PostgreSQL may evaluate AND's operands in either order.
-    SELECT CASE WHEN {_OCCURRED} ~ %(instant)s THEN
+    SELECT t.*,
+           CASE WHEN t.amount_text ~ %(amount)s THEN t.amount_text::numeric END AS amount
+    FROM (
+        SELECT
+            -- Nested, not AND: PostgreSQL may evaluate AND's operands in either order.
+            CASE WHEN {_OCCURRED} ~ %(instant)s THEN
                 CASE WHEN {_DAY_EXISTS} THEN {_OCCURRED}::timestamptz END
-           END AS occurred_at,
-           substring(s.amount FROM %(amount)s) AS amount_text,
-           substring(s.amount FROM %(amount)s)::numeric AS amount
+            END AS occurred_at,
+            btrim(s.amount, %(whitespace)s) AS amount_text
+        OFFSET 0
+    ) t
 ) p"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
 
 
@@ -102,7 +114,7 @@ _PROBLEM = f"""CASE
     WHEN s.problem_field IS NOT NULL THEN ARRAY[s.problem_field, s.problem_message]
     WHEN s."eventId" IS NULL THEN ARRAY['eventId', %(required)s]
     WHEN s.type IS NULL THEN ARRAY['type', %(required)s]
-    WHEN s."eventId" ~ %(blank)s THEN ARRAY['eventId', %(blank_message)s]
+    WHEN btrim(s."eventId", %(whitespace)s) = '' THEN ARRAY['eventId', %(blank_message)s]
     {_optional_text("eventId", rules.MAX_EVENT_ID_LENGTH)}
     WHEN s.type <> ALL(%(types)s::text[]) THEN ARRAY['type', %(type_message)s]
     WHEN p.occurred_at IS NULL THEN ARRAY['occurredAt', %(date_time_message)s]
@@ -128,29 +140,33 @@ _PROBLEM = f"""CASE
     WHEN s.properties_problem IS NOT NULL THEN ARRAY['properties', s.properties_problem]
 END"""
 
-_CELLS = ", ".join(f's."{name}"' for name in CSV_COLUMNS)
-_REJECTED_SQL = f"""
-SELECT s.line, problem[1], problem[2], {_CELLS}
-FROM (SELECT s.*, {_PROBLEM} AS problem FROM {_PARSED}) s
-WHERE problem IS NOT NULL
-ORDER BY s.line
-"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
-
-# DISTINCT ON keeps a repeated eventId's first valid line, as the REST batch keeps its first
-# occurrence, and hands the rows over in eventId order: concurrent writers that share events
-# take their unique-index locks in one order (see ingestion). Pending marks are written as the
-# REST batch writes them, with facts to be refreshed from the events by the next run.
+# Every check runs once per row: the checked chunk is materialized, its rejected lines go to a
+# table of their own (read back in line order through a cursor, so a chunk of bad rows is never
+# held whole), and its valid rows are inserted. DISTINCT ON keeps a repeated eventId's first
+# valid line, as the REST batch keeps its first occurrence, and hands the rows over in eventId
+# order: concurrent writers that share events take their unique-index locks in one order (see
+# ingestion). Pending marks are written as the REST batch writes them, with facts to be
+# refreshed from the events by the next run.
 _INSERT_SQL = f"""
-WITH valid AS (
-    SELECT DISTINCT ON (s."eventId" COLLATE "C")
-        s."eventId" AS event_id, s."customerId" AS customer, s.type, p.occurred_at, p.amount,
-        coalesce(s.quantity::integer, 1) AS quantity,
-        coalesce(s."eventCategory", '') AS event_category,
-        coalesce(s.channel, '') AS channel, coalesce(s.campaign, '') AS campaign,
-        coalesce(s.properties_json, '{{}}')::jsonb AS properties
+WITH checked AS MATERIALIZED (
+    SELECT s.line, s."eventId", s."customerId", s.type, s.quantity, s."eventCategory",
+           s.channel, s.campaign, s.properties_json, p.occurred_at, p.amount,
+           {_PROBLEM} AS problem
     FROM {_PARSED}
-    WHERE ({_PROBLEM}) IS NULL
-    ORDER BY s."eventId" COLLATE "C", s.line
+), rejected AS (
+    INSERT INTO {_REJECTED} (line, field, message)
+    SELECT line, problem[1], problem[2] FROM checked WHERE problem IS NOT NULL
+    RETURNING 1
+), valid AS (
+    SELECT DISTINCT ON ("eventId" COLLATE "C")
+        "eventId" AS event_id, "customerId" AS customer, type, occurred_at, amount,
+        coalesce(quantity::integer, 1) AS quantity,
+        coalesce("eventCategory", '') AS event_category,
+        coalesce(channel, '') AS channel, coalesce(campaign, '') AS campaign,
+        coalesce(properties_json, '{{}}')::jsonb AS properties
+    FROM checked
+    WHERE problem IS NULL
+    ORDER BY "eventId" COLLATE "C", line
 ), inserted AS (
     INSERT INTO {_EVENTS} (
         venue_id, event_id, customer, type, occurred_at, amount, quantity,
@@ -173,8 +189,15 @@ WITH valid AS (
     SELECT DISTINCT customer FROM valid WHERE type = %(refunded)s
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM inserted
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM rejected)
 """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+
+_CELLS = ", ".join(f's."{name}"' for name in CSV_COLUMNS)
+_REJECTED_SQL = f"""
+SELECT r.line, r.field, r.message, {_CELLS}
+FROM {_REJECTED} r JOIN {_STAGING} s USING (line)
+ORDER BY r.line
+"""  # noqa: S608 - identifiers are constants
 
 _REFUNDS_EXCEEDING_SQL = f"""
 SELECT count(*) FROM {_REFUNDERS} r
@@ -199,23 +222,23 @@ def events_copy(
     stream = _Stream(venue=venue, header=reader.header)
     records = iter(reader)
     with connection.cursor() as cursor:
-        cursor.execute(_CREATE_STAGING)
-        cursor.execute(_CREATE_REFUNDERS)
+        for create in (_CREATE_STAGING, _CREATE_REFUNDERS, _CREATE_REJECTED):
+            cursor.execute(create)
         cursor.execute(f"TRUNCATE {_REFUNDERS}")
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             now = timezone.now()
-            params = _params(venue=venue, now=now)
-            cursor.execute(f"TRUNCATE {_STAGING}")
-            # The chunk's sorts (DISTINCT ON, the marks) stay in memory.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(f"TRUNCATE {_STAGING}, {_REJECTED}")
+            # The chunk's sorts (DISTINCT ON, the marks) and the checked rows stay in memory.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
             staged = stream.copy(cursor, itertools.islice(records, chunk_rows), now)
             if not staged:
                 break
             summary.rows += staged
-            rejected = _report_rejected(params, reader.header, summary, on_rejected)
-            cursor.execute(_INSERT_SQL, params)
-            inserted = cursor.fetchone()[0]
+            cursor.execute(_INSERT_SQL, _params(venue=venue, now=now))
+            inserted, rejected = cursor.fetchone()
+            if rejected:
+                _report_rejected(reader.header, summary, on_rejected)
         summary.accepted += inserted
         summary.duplicates += staged - rejected - inserted
         logger.info(
@@ -233,7 +256,7 @@ def events_copy(
     with connection.cursor() as cursor:
         cursor.execute(_REFUNDS_EXCEEDING_SQL, _params(venue=venue, now=timezone.now()))
         summary.refunds_exceeding_purchases = cursor.fetchone()[0]
-        cursor.execute(f"TRUNCATE {_STAGING}, {_REFUNDERS}")
+        cursor.execute(f"TRUNCATE {_STAGING}, {_REFUNDERS}, {_REJECTED}")
         if summary.accepted:
             # The planner's statistics of a table that just grew by a file's worth of events
             # (and of a marks queue that did) would send the next run down the wrong plans.
@@ -255,10 +278,9 @@ def _params(*, venue: Venue, now: datetime) -> dict[str, Any]:
         "purchased": EventType.TICKET_PURCHASED.value,
         "currency": venue_currency,
         "instant": f"^{_INSTANT}$",
-        "amount": f"^[{rules.WHITESPACE_CHARS}]*({rules.AMOUNT_TEXT_PATTERN})"
-        f"[{rules.WHITESPACE_CHARS}]*$",
+        "whitespace": rules.WHITESPACE_CHARS,
+        "amount": f"^{rules.AMOUNT_TEXT_PATTERN}$",
         "quantity": f"^{rules.QUANTITY_TEXT_PATTERN}$",
-        "blank": f"^[{rules.WHITESPACE_CHARS}]+$",
         # NUL cannot reach PostgreSQL text, nor this pattern.
         "control": f"[\x01{rules.CONTROL_CHARS.removeprefix(chr(0))}]",
         "required": rules.REQUIRED_MESSAGE,
@@ -288,23 +310,20 @@ def _params(*, venue: Venue, now: datetime) -> dict[str, Any]:
 
 
 def _report_rejected(
-    params: dict[str, Any],
     header: list[str],
     summary: CsvImportSummary,
     on_rejected: Callable[[CsvRejectedRow], None] | None,
-) -> int:
-    """Hand the chunk's rejected rows over in line order; their number.
+) -> None:
+    """Hand the chunk's rejected rows over in line order.
 
     Read through a server-side cursor, so a chunk of nothing but bad rows is never held whole.
     """
     names = ["customerPseudonym" if name == "customerId" else name for name in CSV_COLUMNS]
     present = set(header) | {"customerPseudonym"}
-    rejected = 0
     with connection.connection.cursor(name="event_import_rejected") as cursor:
         cursor.itersize = 2_000
-        cursor.execute(_REJECTED_SQL, params)
+        cursor.execute(_REJECTED_SQL)
         for line, field, message, *cells in cursor:
-            rejected += 1
             summary.record_rejection(line)
             if on_rejected is not None:
                 values = {
@@ -313,7 +332,6 @@ def _report_rejected(
                     if value and name in present
                 }
                 on_rejected(CsvRejectedRow(line, field, message, values))
-    return rejected
 
 
 class _Stream:
