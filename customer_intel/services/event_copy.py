@@ -85,21 +85,22 @@ _DAY_EXISTS = f"""substr({_OCCURRED}, 9, 2)::integer <= CASE substr({_OCCURRED},
     WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30 ELSE 31 END"""
 # Each staged row with its parsed instant and amount (null where the text does not parse).
 # An instant of another form was judged in the stream (see _INSTANT); SQL checks the form, and
-# that the day exists, before the cast. OFFSET 0 keeps the subquery from being folded into the checks below,
-# which would evaluate each expression once per use instead of once per row.
-_PARSED = f"""{_STAGING} s CROSS JOIN LATERAL (
-    SELECT t.*,
-           CASE WHEN t.amount_text ~ %(amount)s THEN t.amount_text::numeric END AS amount
+# that the day exists, before the cast. OFFSET 0 keeps each subquery from being folded into the
+# checks above it, which would evaluate each expression once per use instead of once per row.
+_PARSED = f"""(
+    SELECT t.*, CASE WHEN t.amount_text ~ %(amount)s THEN t.amount_text::numeric END AS amount_value
     FROM (
-        SELECT
+        SELECT s.*,
             -- Nested, not AND: PostgreSQL may evaluate AND's operands in either order.
             CASE WHEN {_OCCURRED} ~ %(instant)s THEN
                 CASE WHEN {_DAY_EXISTS} THEN {_OCCURRED}::timestamptz END
             END AS occurred_at,
             btrim(s.amount, %(whitespace)s) AS amount_text
+        FROM {_STAGING} s
         OFFSET 0
     ) t
-) p"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
+    OFFSET 0
+) s"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
 
 
 def _optional_text(column: str, max_length: int) -> str:
@@ -117,15 +118,15 @@ _PROBLEM = f"""CASE
     WHEN btrim(s."eventId", %(whitespace)s) = '' THEN ARRAY['eventId', %(blank_message)s]
     {_optional_text("eventId", rules.MAX_EVENT_ID_LENGTH)}
     WHEN s.type <> ALL(%(types)s::text[]) THEN ARRAY['type', %(type_message)s]
-    WHEN p.occurred_at IS NULL THEN ARRAY['occurredAt', %(date_time_message)s]
-    WHEN p.occurred_at > %(latest)s THEN ARRAY['occurredAt', %(future_message)s]
-    WHEN p.occurred_at < %(earliest)s THEN ARRAY['occurredAt', %(too_early_message)s]
+    WHEN s.occurred_at IS NULL THEN ARRAY['occurredAt', %(date_time_message)s]
+    WHEN s.occurred_at > %(latest)s THEN ARRAY['occurredAt', %(future_message)s]
+    WHEN s.occurred_at < %(earliest)s THEN ARRAY['occurredAt', %(too_early_message)s]
     WHEN s.amount IS NOT NULL AND (length(s.amount) > {rules.MAX_AMOUNT_TEXT_LENGTH}
-                                   OR p.amount IS NULL)
+                                   OR s.amount_value IS NULL)
         THEN ARRAY['amount', %(amount_text_message)s]
-    WHEN p.amount_text LIKE '-%%' THEN ARRAY['amount', %(negative_message)s]
-    WHEN p.amount >= {rules.AMOUNT_LIMIT} THEN ARRAY['amount', %(amount_limit_message)s]
-    WHEN p.amount <> round(p.amount, 2) THEN ARRAY['amount', %(amount_places_message)s]
+    WHEN s.amount_text LIKE '-%%' THEN ARRAY['amount', %(negative_message)s]
+    WHEN s.amount_value >= {rules.AMOUNT_LIMIT} THEN ARRAY['amount', %(amount_limit_message)s]
+    WHEN s.amount_value <> round(s.amount_value, 2) THEN ARRAY['amount', %(amount_places_message)s]
     WHEN s.amount IS NULL AND s.type = ANY(%(paying)s::text[])
         THEN ARRAY['amount', %(amount_required)s || s.type]
     WHEN s.quantity !~ %(quantity)s THEN ARRAY['quantity', %(integer_message)s]
@@ -150,7 +151,7 @@ END"""
 _INSERT_SQL = f"""
 WITH checked AS MATERIALIZED (
     SELECT s.line, s."eventId", s."customerId", s.type, s.quantity, s."eventCategory",
-           s.channel, s.campaign, s.properties_json, p.occurred_at, p.amount,
+           s.channel, s.campaign, s.properties_json, s.occurred_at, s.amount_value,
            {_PROBLEM} AS problem
     FROM {_PARSED}
 ), rejected AS (
@@ -159,8 +160,8 @@ WITH checked AS MATERIALIZED (
     RETURNING 1
 ), valid AS (
     SELECT DISTINCT ON ("eventId" COLLATE "C")
-        "eventId" AS event_id, "customerId" AS customer, type, occurred_at, amount,
-        coalesce(quantity::integer, 1) AS quantity,
+        "eventId" AS event_id, "customerId" AS customer, type, occurred_at,
+        amount_value AS amount, coalesce(quantity::integer, 1) AS quantity,
         coalesce("eventCategory", '') AS event_category,
         coalesce(channel, '') AS channel, coalesce(campaign, '') AS campaign,
         coalesce(properties_json, '{{}}')::jsonb AS properties
