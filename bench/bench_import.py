@@ -223,10 +223,14 @@ def _floor(path: Path) -> float:
         cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
         cursor.execute(f"CREATE TABLE {FLOOR_TABLE} ({columns})")
     started = time.perf_counter()
-    with connection.cursor() as cursor, path.open("rb") as source:
-        with cursor.cursor.copy(f"COPY {FLOOR_TABLE} FROM STDIN (FORMAT csv, HEADER)") as copy:
-            while block := source.read(1 << 20):
-                copy.write(block)
+    copy_sql = f"COPY {FLOOR_TABLE} FROM STDIN (FORMAT csv, HEADER)"
+    with (
+        connection.cursor() as cursor,
+        path.open("rb") as source,
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        while block := source.read(1 << 20):
+            copy.write(block)
     seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {FLOOR_TABLE}")
