@@ -71,10 +71,11 @@ _YEAR = f"substr({_OCCURRED}, 1, 4)::integer"
 _DAY_EXISTS = f"""substr({_OCCURRED}, 9, 2)::integer <= CASE substr({_OCCURRED}, 6, 2)
     WHEN '02' THEN 28 + ({_YEAR} %% 4 = 0 AND ({_YEAR} %% 100 <> 0 OR {_YEAR} %% 400 = 0))::integer
     WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30 ELSE 31 END"""
-# Each staged row with its parsed instant and amount (null where the text does not parse).
-# An instant of another form was judged in the stream (see event_stream.INSTANT); SQL checks the form, and
-# that the day exists, before the cast. OFFSET 0 keeps each subquery from being folded into the
-# checks above it, which would evaluate each expression once per use instead of once per row.
+# Each staged row with its parsed instant and amount (null where the text does not parse). An
+# instant of another form was judged in the stream (see event_stream.INSTANT); SQL checks the
+# form, and that the day exists, before the cast. OFFSET 0 keeps each subquery from being
+# folded into the checks above it, which would evaluate each expression once per use instead
+# of once per row.
 _PARSED = f"""(
     SELECT t.*, CASE WHEN t.amount_text ~ %(amount)s THEN t.amount_text::numeric END AS amount_value
     FROM (
