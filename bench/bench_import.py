@@ -1,15 +1,26 @@
-"""Benchmark of `manage.py import_events` on PostgreSQL: rows per second and peak memory.
+"""Benchmark of `manage.py import_events` on PostgreSQL: a history file into a venue that
+already holds millions of events.
 
-Generates a CSV of N lines (default 1,000,000) in a temporary directory, creates a fresh venue,
-and runs the import in a subprocess — once on an empty venue, then again on the same file (every
-row a duplicate: the replay path). Prints wall time, rows/s and the import process's peak RSS.
-The venue and its events are deleted afterwards unless --keep is given.
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench_import \\
+        .venv/bin/python bench/bench_import.py [--base-customers 1000000] \\
+        [--base-events 9000000] [--rows 1000000] [--repeat 3]
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
-        .venv/bin/python bench/bench_import.py [--rows 1000000] [--repeat 1]
+Loads "Bench Arena" with `manage.py demo_data` and a full recompute the first time (kept for
+the next runs), writes a CSV file of --rows lines (90% of them the venue's customers, the rest
+new ones; event ids new on every run), then prints, in one run:
 
-The database is created when missing and migrated. Figures depend on the machine and on what
-else runs on it: quote medians over repeats.
+- the floor: PostgreSQL's bare COPY of the file into an unindexed table of text columns
+  (median of --repeat);
+- the import (a subprocess, as an operator runs it): its own time (from its log line) and its
+  wall time with the process's start, rows/s, the ratio to the floor and its peak RSS;
+- the full recompute after it, and the time until the venue's profiles reflect the import
+  (import + recompute);
+- the same file imported again (every row a duplicate);
+- one REST batch of 5,000 events with facts kept current (median of --repeat), the figure the
+  bulk path must leave where it was.
+
+Every import adds --rows events to the venue; the venue is rebuilt with --rebuild-base.
+Figures depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -18,151 +29,27 @@ import argparse
 import csv
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
-HEADER = [
-    "eventId",
-    "customerId",
-    "type",
-    "occurredAt",
-    "amount",
-    "quantity",
-    "currency",
-    "eventCategory",
-    "channel",
-    "campaign",
-    "properties",
-]
-TYPES = [
-    ("ticket.purchased", 30),
-    ("page.viewed", 30),
-    ("cart.added", 10),
-    ("campaign.clicked", 10),
-    ("email.opened", 10),
-    ("ticket.scanned", 8),
-    ("ticket.refunded", 2),
-]
-CATEGORIES = ["concert", "comedy", "theatre", "family", "sport", "festival"]
-CHANNELS = ["web", "email", "social", "app", "partner"]
-CAMPAIGNS = ["", "", "spring-sale", "vip-presale", "newsletter-42", "retarget"]
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench_import"
+BENCH_VENUE = "Bench Arena"
+HISTORY_END = "2026-06-01T00:00:00+00:00"
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=1, help="Fresh imports to take a median of.")
-    parser.add_argument("--keep", action="store_true", help="Keep the venue and its events.")
-    args = parser.parse_args()
-
-    env = {**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)}
-    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    env["DEBUG"] = "false"  # DEBUG keeps every query in memory, which would skew peak RSS
-    env.pop("CELERY_BROKER_URL", None)
-    _ensure_database(env["DATABASE_URL"])
-    _manage(env, "migrate", "--noinput", quiet=True)
-
-    with tempfile.TemporaryDirectory(prefix="bench_import_") as directory:
-        path = Path(directory) / "events.csv"
-        started = time.perf_counter()
-        _write_csv(path, rows=args.rows, customers=args.customers)
-        size_mb = path.stat().st_size / 1e6
-        print(
-            f"generated {args.rows:,} rows ({size_mb:.0f} MB) in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        fresh, replay = [], []
-        for _ in range(args.repeat):
-            venue_id = _manage(env, "create_venue", "--name", "bench import").strip()
-            try:
-                fresh.append(_timed_import(env, venue_id, path, args.batch_size, "fresh"))
-                replay.append(_timed_import(env, venue_id, path, args.batch_size, "replay"))
-            finally:
-                if not args.keep:
-                    _delete_venue(env, venue_id)
-        for label, runs in (("fresh", fresh), ("replay", replay)):
-            seconds = statistics.median(run[0] for run in runs)
-            peak_mb = statistics.median(run[1] for run in runs)
-            print(
-                f"median {label}: {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s, "
-                f"peak RSS {peak_mb:.0f} MB (over {len(runs)} run(s))"
-            )
-
-
-def _timed_import(
-    env: dict[str, str], venue_id: str, path: Path, batch_size: int, label: str
-) -> tuple[float, float]:
-    command = [
-        sys.executable, "manage.py", "import_events", venue_id, str(path),
-        "--batch-size", str(batch_size), "--no-progress",
-    ]  # fmt: skip
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    # wait4 gives this child's own resource usage, not the maximum over every child so far.
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    output = process.stdout.read() if process.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"import failed:\n{output}")
-    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-    print(f"{label}: {output.strip()}")
-    print(f"{label}: {seconds:.1f} s, {_rows(output) / seconds:,.0f} rows/s, peak {peak_mb:.0f} MB")
-    return seconds, peak_mb
-
-
-def _rows(output: str) -> int:
-    for token in output.split():
-        if token.startswith("rows="):
-            return int(token.removeprefix("rows="))
-    return 0
-
-
-def _write_csv(path: Path, *, rows: int, customers: int) -> None:
-    generator = random.Random(20260115)
-    types = [name for name, weight in TYPES for _ in range(weight)]
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    span_minutes = int((datetime(2026, 1, 1, tzinfo=UTC) - start).total_seconds() // 60)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for n in range(rows):
-            event_type = generator.choice(types)
-            paying = event_type in ("ticket.purchased", "ticket.refunded")
-            occurred = start + timedelta(minutes=generator.randrange(span_minutes))
-            writer.writerow(
-                [
-                    f"bench-{n:08d}",
-                    f"customer-{generator.randrange(customers):07d}@example.org",
-                    event_type,
-                    occurred.isoformat(),
-                    f"{generator.randrange(1000, 25000) / 100:.2f}" if paying else "",
-                    generator.randrange(1, 5) if paying else "",
-                    "USD" if paying else "",
-                    generator.choice(CATEGORIES),
-                    generator.choice(CHANNELS),
-                    generator.choice(CAMPAIGNS),
-                    '{"seat":"B12","gate":3}' if n % 10 == 0 else "",
-                ]
-            )
-
-
-def _manage(env: dict[str, str], *args: str, quiet: bool = False) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return "" if quiet else result.stdout
+os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# DEBUG would keep every query in memory and distort the figures (and the peak RSS).
+os.environ["DEBUG"] = "0"
+os.environ.pop("CELERY_BROKER_URL", None)
+sys.path.insert(0, str(ROOT))
 
 
 def _ensure_database(url: str) -> None:
@@ -187,22 +74,220 @@ def _ensure_database(url: str) -> None:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
-def _delete_venue(env: dict[str, str], venue_id: str) -> None:
-    import dj_database_url
-    import psycopg
+_ensure_database(os.environ["DATABASE_URL"])
 
-    config = dj_database_url.parse(env["DATABASE_URL"])
-    with psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname=config["NAME"],
-    ) as db:
-        # Set-based deletes: the ORM's cascade would load a million events first.
-        for table in ("customer_intel_customerevent", "customer_intel_pendingcustomer"):
-            db.execute(f"DELETE FROM {table} WHERE venue_id = %s", [venue_id])
-        db.execute("DELETE FROM customer_intel_venue WHERE id = %s", [venue_id])
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from customer_intel.models import CustomerEvent, RunMode, RunStatus, Venue  # noqa: E402
+from customer_intel.privacy import pseudonymize  # noqa: E402
+from customer_intel.services.event_validation import EVENT_FIELDS, ValidatedEvent  # noqa: E402
+from customer_intel.services.ingestion import ingest_events  # noqa: E402
+from customer_intel.services.recompute import run_recompute  # noqa: E402
+
+TYPES = [
+    ("ticket.purchased", 30),
+    ("page.viewed", 30),
+    ("cart.added", 10),
+    ("campaign.clicked", 10),
+    ("email.opened", 10),
+    ("ticket.scanned", 8),
+    ("ticket.refunded", 2),
+]
+CATEGORIES = ["concert", "comedy", "theatre", "family", "sport", "festival"]
+CHANNELS = ["web", "email", "social", "app", "partner"]
+CAMPAIGNS = ["", "", "spring-sale", "vip-presale", "newsletter-42", "retarget"]
+FLOOR_TABLE = "bench_import_floor"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-customers", type=int, default=1_000_000)
+    parser.add_argument("--base-events", type=int, default=9_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Repeats of the floor and REST.")
+    parser.add_argument("--rebuild-base", action="store_true", help="Reload the venue first.")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    venue = _base_venue(args.base_customers, args.base_events, rebuild=args.rebuild_base)
+    stored = CustomerEvent.objects.filter(venue=venue).count()
+    print(f"venue {venue.pk}: {stored:,} events before the import", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench_import_") as directory:
+        path = Path(directory) / "history.csv"
+        started = time.perf_counter()
+        _write_csv(path, rows=args.rows, customers=args.base_customers)
+        print(
+            f"file: {args.rows:,} lines, {path.stat().st_size / 1e6:.0f} MB, written in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        floors = [_floor(path) for _ in range(args.repeat)]
+        floor = statistics.median(floors)
+        print(f"floor (bare COPY into an unindexed table): {_list(floors)} -> {floor:.2f} s")
+
+        seconds, own_seconds, peak_mb, output = _import(venue, path)
+        print(f"import: {output}")
+        print(
+            f"import: {own_seconds:.1f} s in the command ({seconds:.1f} s with the process's "
+            f"start), {args.rows / own_seconds:,.0f} rows/s, {own_seconds / floor:.1f}x the floor "
+            f"({seconds / floor:.1f}x), peak RSS {peak_mb:.0f} MB",
+            flush=True,
+        )
+        recompute_seconds = _full_recompute(venue)
+        print(
+            f"full recompute after it: {recompute_seconds:.1f} s; profiles reflect the "
+            f"import {seconds + recompute_seconds:.1f} s after it started",
+            flush=True,
+        )
+        _, replay_seconds, replay_peak_mb, _ = _import(venue, path)
+        print(
+            f"same file again (all duplicates): {replay_seconds:.1f} s in the command, "
+            f"{args.rows / replay_seconds:,.0f} rows/s, peak RSS {replay_peak_mb:.0f} MB",
+            flush=True,
+        )
+    batches = [_rest_batch(venue, args.base_customers) for _ in range(args.repeat)]
+    print(
+        f"REST batch of 5,000 events, facts kept current: {_list(batches)} -> "
+        f"{statistics.median(batches) * 1000:.0f} ms"
+    )
+
+
+def _list(values: list[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in values)
+
+
+def _base_venue(customers: int, events: int, *, rebuild: bool) -> Venue:
+    venue = Venue.objects.filter(name=BENCH_VENUE).first()
+    if venue is not None and not rebuild:
+        return venue
+    print(f"loading {customers:,} customers / {events:,} events ...", flush=True)
+    started = time.perf_counter()
+    command = [
+        sys.executable, "manage.py", "demo_data", "--customers", str(customers),
+        "--events", str(events), "--venues", "1", "--no-recompute", "--seed", "7",
+        "--end", HISTORY_END, "--reset", "--verbosity", "0",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=ROOT, check=True)
+    venue = Venue.objects.get(name=BENCH_VENUE)
+    run = run_recompute(venue=venue, mode=RunMode.FULL)
+    if run.status != RunStatus.SUCCEEDED:
+        raise SystemExit(f"the base venue's full run ended {run.status}: {run.error}")
+    print(f"loaded and recomputed in {time.perf_counter() - started:.0f} s", flush=True)
+    return venue
+
+
+def _write_csv(path: Path, *, rows: int, customers: int) -> None:
+    """A history export: 90% of the lines the venue's own customers, event ids new each run."""
+    rng = random.Random(20260115)
+    tag = f"hist-{time.time_ns()}"
+    types = [name for name, weight in TYPES for _ in range(weight)]
+    start = datetime(2023, 6, 1, tzinfo=UTC)
+    span_minutes = int((datetime(2026, 6, 1, tzinfo=UTC) - start).total_seconds() // 60)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EVENT_FIELDS)
+        for n in range(rows):
+            event_type = rng.choice(types)
+            paying = event_type in ("ticket.purchased", "ticket.refunded")
+            occurred = start + timedelta(minutes=rng.randrange(span_minutes))
+            number = rng.randrange(customers)
+            customer = (
+                f"bench-customer-{number}" if rng.random() < 0.9 else f"new-customer-{number}"
+            )
+            writer.writerow(
+                [
+                    f"{tag}-{n}",
+                    customer,
+                    event_type,
+                    occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    f"{rng.randrange(1000, 25000) / 100:.2f}" if paying else "",
+                    rng.randrange(1, 5) if paying else "",
+                    "USD" if paying else "",
+                    rng.choice(CATEGORIES),
+                    rng.choice(CHANNELS),
+                    rng.choice(CAMPAIGNS),
+                    '{"seat":"B12","gate":3}' if n % 10 == 0 else "",
+                ]
+            )
+
+
+def _floor(path: Path) -> float:
+    """PostgreSQL alone: COPY of the file's text into a table with no index."""
+    columns = ", ".join(f'"{name}" text' for name in EVENT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        cursor.execute(f"CREATE TABLE {FLOOR_TABLE} ({columns})")
+    started = time.perf_counter()
+    copy_sql = f"COPY {FLOOR_TABLE} FROM STDIN (FORMAT csv, HEADER)"
+    with (
+        connection.cursor() as cursor,
+        path.open("rb") as source,
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        while block := source.read(1 << 20):
+            copy.write(block)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {FLOOR_TABLE}")
+    return seconds
+
+
+def _import(venue: Venue, path: Path) -> tuple[float, float, float, str]:
+    """The import's wall time (the process, Django's start included) and its own (from the
+    command's log line), its peak RSS in MB, and its summary line."""
+    command = [
+        sys.executable, "manage.py", "import_events", str(venue.pk), str(path), "--no-progress",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile(mode="w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+        # wait4 gives this child's own resource usage, not the maximum over every child so far.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        output = process.stdout.read().strip() if process.stdout else ""
+        log.seek(0)
+        logged = re.search(r"events_imported .*duration_s=([0-9.]+)", log.read())
+    if os.waitstatus_to_exitcode(status) != 0 or logged is None:
+        raise SystemExit(f"import failed:\n{output}")
+    return seconds, float(logged.group(1)), usage.ru_maxrss / 1024, output.splitlines()[0]
+
+
+def _full_recompute(venue: Venue) -> float:
+    # A history file touches most of the venue's customers: a full run rebuilds their facts in
+    # one grouped pass, where an incremental one would refresh them customer chunk by chunk.
+    command = [sys.executable, "manage.py", "recompute", str(venue.pk), "--full"]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _rest_batch(venue: Venue, customers: int) -> float:
+    """One REST batch of 5,000 purchases by 5,000 of the venue's customers, facts kept."""
+    rng = random.Random()
+    now = timezone.now() - timedelta(minutes=1)
+    tag = f"rest-{time.time_ns()}"
+    events = [
+        ValidatedEvent(
+            event_id=f"{tag}-{index}",
+            customer=pseudonymize(f"bench-customer-{number}"),
+            type="ticket.purchased",
+            occurred_at=now,
+            amount=Decimal(rng.randrange(2000, 20000)) / 100,
+            quantity=rng.randint(1, 4),
+            event_category=rng.choice(CATEGORIES),
+        )
+        for index, number in enumerate(rng.sample(range(customers), 5_000))
+    ]
+    started = time.perf_counter()
+    ingest_events(venue=venue, events=events)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

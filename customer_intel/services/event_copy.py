@@ -16,17 +16,15 @@ answer on a file with every kind of bad row.
 
 Each chunk is one transaction: its valid rows are stored and their customers marked pending
 with facts to refresh (the next run rebuilds those customers' facts from their events, set
-based), so an interrupted import keeps the chunks it committed and simply runs again.
+based), so an interrupted import keeps the chunks it committed and simply runs again. The
+stream prepares the next chunk in a thread (`event_stream.Producer`) while PostgreSQL works on
+the current one.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import logging
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,59 +33,63 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customer_intel.models import CustomerEvent, EventType, PendingCustomer, Venue
-from customer_intel.privacy import pseudonymize
 from customer_intel.services import event_validation as rules
 from customer_intel.services.csv_records import (
     CSV_COLUMNS,
     CsvImportSummary,
     CsvReader,
-    CsvRecord,
     CsvRejectedRow,
-    rejected_cells,
+)
+from customer_intel.services.event_stream import (
+    EXTRA_COLUMNS,
+    INSTANT,
+    STAGING,
+    CopyStream,
+    Producer,
 )
 
 logger = logging.getLogger(__name__)
 
 _EVENTS = CustomerEvent._meta.db_table
 _PENDING = PendingCustomer._meta.db_table
-_STAGING = "event_import_staging"
+_STAGING = STAGING
 _REFUNDERS = "event_import_refunders"
-# Rows handed to COPY per write: large enough to amortize the call, small enough to stay cheap.
-_ROWS_PER_WRITE = 2_000
-# Raw id → pseudonym for repeat customers; cleared when full, so memory stays bounded.
-_PSEUDONYM_CACHE_SIZE = 200_000
-# The instants SQL parses exactly as datetime.fromisoformat does (checked against it by test);
-# day-of-month validity is checked in SQL.
-_INSTANT = (
-    r"[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
-    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])"
-)
-_INSTANT_RE = re.compile(_INSTANT)
-_CUSTOMER_PROBLEM = re.compile(f"[{rules.CONTROL_CHARS}\ud800-\udfff]")
-
-_EXTRA_COLUMNS = ("properties_json", "properties_problem", "problem_field", "problem_message")
+_REJECTED = "event_import_rejected"
 _CREATE_STAGING = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (
     line integer NOT NULL,
-    {", ".join(f'"{name}" text' for name in (*CSV_COLUMNS, *_EXTRA_COLUMNS))}
+    {", ".join(f'"{name}" text' for name in (*CSV_COLUMNS, *EXTRA_COLUMNS))}
 )
 """
 _CREATE_REFUNDERS = f"CREATE TEMPORARY TABLE IF NOT EXISTS {_REFUNDERS} (customer text PRIMARY KEY)"
+_CREATE_REJECTED = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_REJECTED} (line integer, field text, message text)"
+)
 
 _OCCURRED = 's."occurredAt"'
 _YEAR = f"substr({_OCCURRED}, 1, 4)::integer"
 _DAY_EXISTS = f"""substr({_OCCURRED}, 9, 2)::integer <= CASE substr({_OCCURRED}, 6, 2)
     WHEN '02' THEN 28 + ({_YEAR} %% 4 = 0 AND ({_YEAR} %% 100 <> 0 OR {_YEAR} %% 400 = 0))::integer
     WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30 ELSE 31 END"""
-# Each staged row with its parsed instant and amount (null where the text does not parse).
-_PARSED = f"""{_STAGING} s CROSS JOIN LATERAL (
-    -- Nested, not AND: PostgreSQL may evaluate AND's operands in either order.
-    SELECT CASE WHEN {_OCCURRED} ~ %(instant)s THEN
+# Each staged row with its parsed instant and amount (null where the text does not parse). An
+# instant of another form was judged in the stream (see event_stream.INSTANT); SQL checks the
+# form, and that the day exists, before the cast. OFFSET 0 keeps each subquery from being
+# folded into the checks above it, which would evaluate each expression once per use instead
+# of once per row.
+_PARSED = f"""(
+    SELECT t.*, CASE WHEN t.amount_text ~ %(amount)s THEN t.amount_text::numeric END AS amount_value
+    FROM (
+        SELECT s.*,
+            -- Nested, not AND: PostgreSQL may evaluate AND's operands in either order.
+            CASE WHEN {_OCCURRED} ~ %(instant)s THEN
                 CASE WHEN {_DAY_EXISTS} THEN {_OCCURRED}::timestamptz END
-           END AS occurred_at,
-           substring(s.amount FROM %(amount)s) AS amount_text,
-           substring(s.amount FROM %(amount)s)::numeric AS amount
-) p"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
+            END AS occurred_at,
+            btrim(s.amount, %(whitespace)s) AS amount_text
+        FROM {_STAGING} s
+        OFFSET 0
+    ) t
+    OFFSET 0
+) s"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
 
 
 def _optional_text(column: str, max_length: int) -> str:
@@ -102,18 +104,18 @@ _PROBLEM = f"""CASE
     WHEN s.problem_field IS NOT NULL THEN ARRAY[s.problem_field, s.problem_message]
     WHEN s."eventId" IS NULL THEN ARRAY['eventId', %(required)s]
     WHEN s.type IS NULL THEN ARRAY['type', %(required)s]
-    WHEN s."eventId" ~ %(blank)s THEN ARRAY['eventId', %(blank_message)s]
+    WHEN btrim(s."eventId", %(whitespace)s) = '' THEN ARRAY['eventId', %(blank_message)s]
     {_optional_text("eventId", rules.MAX_EVENT_ID_LENGTH)}
     WHEN s.type <> ALL(%(types)s::text[]) THEN ARRAY['type', %(type_message)s]
-    WHEN p.occurred_at IS NULL THEN ARRAY['occurredAt', %(date_time_message)s]
-    WHEN p.occurred_at > %(latest)s THEN ARRAY['occurredAt', %(future_message)s]
-    WHEN p.occurred_at < %(earliest)s THEN ARRAY['occurredAt', %(too_early_message)s]
+    WHEN s.occurred_at IS NULL THEN ARRAY['occurredAt', %(date_time_message)s]
+    WHEN s.occurred_at > %(latest)s THEN ARRAY['occurredAt', %(future_message)s]
+    WHEN s.occurred_at < %(earliest)s THEN ARRAY['occurredAt', %(too_early_message)s]
     WHEN s.amount IS NOT NULL AND (length(s.amount) > {rules.MAX_AMOUNT_TEXT_LENGTH}
-                                   OR p.amount IS NULL)
+                                   OR s.amount_value IS NULL)
         THEN ARRAY['amount', %(amount_text_message)s]
-    WHEN p.amount_text LIKE '-%%' THEN ARRAY['amount', %(negative_message)s]
-    WHEN p.amount >= {rules.AMOUNT_LIMIT} THEN ARRAY['amount', %(amount_limit_message)s]
-    WHEN p.amount <> round(p.amount, 2) THEN ARRAY['amount', %(amount_places_message)s]
+    WHEN s.amount_text LIKE '-%%' THEN ARRAY['amount', %(negative_message)s]
+    WHEN s.amount_value >= {rules.AMOUNT_LIMIT} THEN ARRAY['amount', %(amount_limit_message)s]
+    WHEN s.amount_value <> round(s.amount_value, 2) THEN ARRAY['amount', %(amount_places_message)s]
     WHEN s.amount IS NULL AND s.type = ANY(%(paying)s::text[])
         THEN ARRAY['amount', %(amount_required)s || s.type]
     WHEN s.quantity !~ %(quantity)s THEN ARRAY['quantity', %(integer_message)s]
@@ -128,29 +130,33 @@ _PROBLEM = f"""CASE
     WHEN s.properties_problem IS NOT NULL THEN ARRAY['properties', s.properties_problem]
 END"""
 
-_CELLS = ", ".join(f's."{name}"' for name in CSV_COLUMNS)
-_REJECTED_SQL = f"""
-SELECT s.line, problem[1], problem[2], {_CELLS}
-FROM (SELECT s.*, {_PROBLEM} AS problem FROM {_PARSED}) s
-WHERE problem IS NOT NULL
-ORDER BY s.line
-"""  # noqa: S608 - identifiers are constants; every value is a bound parameter
-
-# DISTINCT ON keeps a repeated eventId's first valid line, as the REST batch keeps its first
-# occurrence, and hands the rows over in eventId order: concurrent writers that share events
-# take their unique-index locks in one order (see ingestion). Pending marks are written as the
-# REST batch writes them, with facts to be refreshed from the events by the next run.
+# Every check runs once per row: the checked chunk is materialized, its rejected lines go to a
+# table of their own (read back in line order through a cursor, so a chunk of bad rows is never
+# held whole), and its valid rows are inserted. DISTINCT ON keeps a repeated eventId's first
+# valid line, as the REST batch keeps its first occurrence, and hands the rows over in eventId
+# order: concurrent writers that share events take their unique-index locks in one order (see
+# ingestion). Pending marks are written as the REST batch writes them, with facts to be
+# refreshed from the events by the next run.
 _INSERT_SQL = f"""
-WITH valid AS (
-    SELECT DISTINCT ON (s."eventId" COLLATE "C")
-        s."eventId" AS event_id, s."customerId" AS customer, s.type, p.occurred_at, p.amount,
-        coalesce(s.quantity::integer, 1) AS quantity,
-        coalesce(s."eventCategory", '') AS event_category,
-        coalesce(s.channel, '') AS channel, coalesce(s.campaign, '') AS campaign,
-        coalesce(s.properties_json, '{{}}')::jsonb AS properties
+WITH checked AS MATERIALIZED (
+    SELECT s.line, s."eventId", s."customerId", s.type, s.quantity, s."eventCategory",
+           s.channel, s.campaign, s.properties_json, s.occurred_at, s.amount_value,
+           {_PROBLEM} AS problem
     FROM {_PARSED}
-    WHERE ({_PROBLEM}) IS NULL
-    ORDER BY s."eventId" COLLATE "C", s.line
+), rejected AS (
+    INSERT INTO {_REJECTED} (line, field, message)
+    SELECT line, problem[1], problem[2] FROM checked WHERE problem IS NOT NULL
+    RETURNING 1
+), valid AS (
+    SELECT DISTINCT ON ("eventId" COLLATE "C")
+        "eventId" AS event_id, "customerId" AS customer, type, occurred_at,
+        amount_value AS amount, coalesce(quantity::integer, 1) AS quantity,
+        coalesce("eventCategory", '') AS event_category,
+        coalesce(channel, '') AS channel, coalesce(campaign, '') AS campaign,
+        coalesce(properties_json, '{{}}')::jsonb AS properties
+    FROM checked
+    WHERE problem IS NULL
+    ORDER BY "eventId" COLLATE "C", line
 ), inserted AS (
     INSERT INTO {_EVENTS} (
         venue_id, event_id, customer, type, occurred_at, amount, quantity,
@@ -173,8 +179,15 @@ WITH valid AS (
     SELECT DISTINCT customer FROM valid WHERE type = %(refunded)s
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM inserted
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM rejected)
 """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
+
+_CELLS = ", ".join(f's."{name}"' for name in CSV_COLUMNS)
+_REJECTED_SQL = f"""
+SELECT r.line, r.field, r.message, {_CELLS}
+FROM {_REJECTED} r JOIN {_STAGING} s USING (line)
+ORDER BY r.line
+"""  # noqa: S608 - identifiers are constants
 
 _REFUNDS_EXCEEDING_SQL = f"""
 SELECT count(*) FROM {_REFUNDERS} r
@@ -196,44 +209,51 @@ def events_copy(
 ) -> CsvImportSummary:
     """Import the reader's records, `chunk_rows` per transaction (see the module docstring)."""
     summary = CsvImportSummary()
-    stream = _Stream(venue=venue, header=reader.header)
-    records = iter(reader)
+    # One instant for the whole file: rows judged in the stream and in SQL meet one bound.
+    now = timezone.now()
+    params = _params(venue=venue, now=now)
+    stream = CopyStream(venue=venue, header=reader.header)
     with connection.cursor() as cursor:
-        cursor.execute(_CREATE_STAGING)
-        cursor.execute(_CREATE_REFUNDERS)
+        for create in (_CREATE_STAGING, _CREATE_REFUNDERS, _CREATE_REJECTED):
+            cursor.execute(create)
         cursor.execute(f"TRUNCATE {_REFUNDERS}")
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            now = timezone.now()
-            params = _params(venue=venue, now=now)
-            cursor.execute(f"TRUNCATE {_STAGING}")
-            # The chunk's sorts (DISTINCT ON, the marks) stay in memory.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            staged = stream.copy(cursor, itertools.islice(records, chunk_rows), now)
-            if not staged:
-                break
-            summary.rows += staged
-            rejected = _report_rejected(params, reader.header, summary, on_rejected)
-            cursor.execute(_INSERT_SQL, params)
-            inserted = cursor.fetchone()[0]
-        summary.accepted += inserted
-        summary.duplicates += staged - rejected - inserted
-        logger.info(
-            "events_import_chunk venue=%s rows=%d accepted=%d duplicates=%d rejected=%d",
-            venue.pk,
-            staged,
-            inserted,
-            staged - rejected - inserted,
-            rejected,
-        )
-        if on_batch is not None:
-            on_batch(summary)
-        if staged < chunk_rows:
-            break
+    producer = Producer(stream=stream, records=iter(reader), chunk_rows=chunk_rows, now=now)
+    try:
+        while not producer.exhausted:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {_STAGING}, {_REJECTED}")
+                # The chunk's sorts (DISTINCT ON, the marks) and checked rows stay in memory.
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                staged = 0
+                with cursor.cursor.copy(stream.copy_sql) as copy:
+                    for text, rows in producer.chunk():
+                        copy.write(text)
+                        staged += rows
+                if not staged:
+                    break
+                summary.rows += staged
+                cursor.execute(_INSERT_SQL, params)
+                inserted, rejected = cursor.fetchone()
+                if rejected:
+                    _report_rejected(reader.header, summary, on_rejected)
+            summary.accepted += inserted
+            summary.duplicates += staged - rejected - inserted
+            logger.info(
+                "events_import_chunk venue=%s rows=%d accepted=%d duplicates=%d rejected=%d",
+                venue.pk,
+                staged,
+                inserted,
+                staged - rejected - inserted,
+                rejected,
+            )
+            if on_batch is not None:
+                on_batch(summary)
+    finally:
+        producer.stop()
     with connection.cursor() as cursor:
-        cursor.execute(_REFUNDS_EXCEEDING_SQL, _params(venue=venue, now=timezone.now()))
+        cursor.execute(_REFUNDS_EXCEEDING_SQL, params)
         summary.refunds_exceeding_purchases = cursor.fetchone()[0]
-        cursor.execute(f"TRUNCATE {_STAGING}, {_REFUNDERS}")
+        cursor.execute(f"TRUNCATE {_STAGING}, {_REFUNDERS}, {_REJECTED}")
         if summary.accepted:
             # The planner's statistics of a table that just grew by a file's worth of events
             # (and of a marks queue that did) would send the next run down the wrong plans.
@@ -254,11 +274,10 @@ def _params(*, venue: Venue, now: datetime) -> dict[str, Any]:
         "refunded": EventType.TICKET_REFUNDED.value,
         "purchased": EventType.TICKET_PURCHASED.value,
         "currency": venue_currency,
-        "instant": f"^{_INSTANT}$",
-        "amount": f"^[{rules.WHITESPACE_CHARS}]*({rules.AMOUNT_TEXT_PATTERN})"
-        f"[{rules.WHITESPACE_CHARS}]*$",
+        "instant": f"^{INSTANT}$",
+        "whitespace": rules.WHITESPACE_CHARS,
+        "amount": f"^{rules.AMOUNT_TEXT_PATTERN}$",
         "quantity": f"^{rules.QUANTITY_TEXT_PATTERN}$",
-        "blank": f"^[{rules.WHITESPACE_CHARS}]+$",
         # NUL cannot reach PostgreSQL text, nor this pattern.
         "control": f"[\x01{rules.CONTROL_CHARS.removeprefix(chr(0))}]",
         "required": rules.REQUIRED_MESSAGE,
@@ -288,23 +307,20 @@ def _params(*, venue: Venue, now: datetime) -> dict[str, Any]:
 
 
 def _report_rejected(
-    params: dict[str, Any],
     header: list[str],
     summary: CsvImportSummary,
     on_rejected: Callable[[CsvRejectedRow], None] | None,
-) -> int:
-    """Hand the chunk's rejected rows over in line order; their number.
+) -> None:
+    """Hand the chunk's rejected rows over in line order.
 
     Read through a server-side cursor, so a chunk of nothing but bad rows is never held whole.
     """
     names = ["customerPseudonym" if name == "customerId" else name for name in CSV_COLUMNS]
     present = set(header) | {"customerPseudonym"}
-    rejected = 0
     with connection.connection.cursor(name="event_import_rejected") as cursor:
         cursor.itersize = 2_000
-        cursor.execute(_REJECTED_SQL, params)
+        cursor.execute(_REJECTED_SQL)
         for line, field, message, *cells in cursor:
-            rejected += 1
             summary.record_rejection(line)
             if on_rejected is not None:
                 values = {
@@ -313,101 +329,3 @@ def _report_rejected(
                     if value and name in present
                 }
                 on_rejected(CsvRejectedRow(line, field, message, values))
-    return rejected
-
-
-class _Stream:
-    """Turns records into staging rows: the customer id hashed, the rows SQL cannot judge
-    judged by the Python validator (see the module docstring)."""
-
-    def __init__(self, *, venue: Venue, header: list[str]) -> None:
-        self._venue = venue
-        self._header = header
-        self._customer = header.index("customerId")
-        self._occurred = header.index("occurredAt")
-        self._currency = header.index("currency") if "currency" in header else -1
-        self._properties = header.index("properties") if "properties" in header else -1
-        self._pseudonyms: dict[str, str] = {}
-        columns = ", ".join(f'"{name}"' for name in (*header, *_EXTRA_COLUMNS))
-        self._copy_sql = f"COPY {_STAGING} (line, {columns}) FROM STDIN (FORMAT csv)"
-
-    def copy(self, cursor: Any, records: Iterator[CsvRecord], now: datetime) -> int:
-        """COPY the records into the staging table; how many there were."""
-        staged = 0
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        with cursor.cursor.copy(self._copy_sql) as copy:
-            while rows := [
-                self._row(record, now) for record in itertools.islice(records, _ROWS_PER_WRITE)
-            ]:
-                writer.writerows(rows)
-                copy.write(buffer.getvalue())
-                buffer.seek(0)
-                buffer.truncate()
-                staged += len(rows)
-        return staged
-
-    def _row(self, record: CsvRecord, now: datetime) -> list[Any]:
-        line, values, problem, unstorable = record
-        if values is None:
-            return [line, *([""] * len(self._header)), "", "", "line", problem]
-        raw_id = values[self._customer]
-        pseudonym = self._pseudonyms.get(raw_id)
-        if pseudonym is None and not unstorable and _customer_id_valid(raw_id):
-            pseudonym = pseudonymize(raw_id)
-            if len(self._pseudonyms) >= _PSEUDONYM_CACHE_SIZE:
-                self._pseudonyms.clear()
-            self._pseudonyms[raw_id] = pseudonym
-        if (
-            pseudonym is None
-            or unstorable
-            or not _INSTANT_RE.fullmatch(values[self._occurred])
-            or (self._currency >= 0 and not values[self._currency].isascii())
-            or (
-                self._properties >= 0 and len(values[self._properties]) > rules.MAX_PROPERTIES_BYTES
-            )
-        ):
-            return self._judged(line, values, now)
-        values[self._customer] = pseudonym
-        properties_json = properties_problem = None
-        if self._properties >= 0 and values[self._properties]:
-            properties_json, properties_problem = rules.csv_properties_json(
-                values[self._properties]
-            )
-        return [line, *values, properties_json, properties_problem, None, None]
-
-    def _judged(self, line: int, values: list[str], now: datetime) -> list[Any]:
-        """A staging row judged by the Python validator: its first problem, or the event in
-        forms the SQL checks accept as they stand."""
-        record = dict(zip(self._header, values, strict=True))
-        events, errors = rules.validate_csv_records(venue=self._venue, records=[record], now=now)
-        if errors:
-            cells = rejected_cells(record)
-            cells["customerId"] = cells.pop("customerPseudonym", "")
-            staged = [cells.get(name, "") for name in self._header]
-            return [line, *staged, None, None, errors[0].field, errors[0].message]
-        event = events[0]
-        normalized = {
-            "eventId": event.event_id,
-            "customerId": event.customer,
-            "type": event.type,
-            "occurredAt": event.occurred_at.isoformat(),
-            "amount": None if event.amount is None else str(event.amount),
-            "quantity": str(event.quantity),
-            "currency": None,
-            "eventCategory": event.event_category,
-            "channel": event.channel,
-            "campaign": event.campaign,
-            "properties": None,
-        }
-        staged = [normalized[name] for name in self._header]
-        return [line, *staged, event.properties_json, None, None, None]
-
-
-def _customer_id_valid(raw_id: str) -> bool:
-    """What the Python validator asks of a customer id, asked once per distinct id."""
-    return (
-        bool(raw_id.strip())
-        and len(raw_id) <= rules.MAX_CUSTOMER_ID_LENGTH
-        and not _CUSTOMER_PROBLEM.search(raw_id)
-    )

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customer_intel.models import Venue, VenueMembership
+from customer_intel.management.commands._common import venue_from_argument
+from customer_intel.models import VenueMembership
 
 
 class Command(BaseCommand):
     help = (
         "Create or update a user's membership of a venue: read access, or read and write "
         "(ingestion, recompute) with --write. Running it again without --write makes the "
-        "membership read-only. Tokens come from `manage.py drf_create_token USERNAME`."
+        "membership read-only. Users come from `manage.py create_user`, tokens from its --token or "
+        "`manage.py drf_create_token USERNAME`."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,14 +31,10 @@ class Command(BaseCommand):
         username = options["username"]
         user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
         if user is None:
-            raise CommandError(f"User {username!r} does not exist.")
-        try:
-            venue_uuid = uuid.UUID(options["venue_id"])
-        except ValueError:
-            raise CommandError(f"Venue id {options['venue_id']!r} is not a UUID.") from None
-        venue = Venue.objects.filter(pk=venue_uuid).first()
-        if venue is None:
-            raise CommandError(f"Venue {venue_uuid} does not exist.")
+            raise CommandError(
+                f"User {username!r} does not exist; create it with `manage.py create_user`."
+            )
+        venue = venue_from_argument(options["venue_id"])
         membership, created = VenueMembership.objects.update_or_create(
             user=user, venue=venue, defaults={"can_write": options["write"]}
         )
