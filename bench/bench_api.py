@@ -52,6 +52,7 @@ BENCH_USER = "api-bench-reader"
 AS_OF = "2026-03-01T12:00:00+00:00"
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("CUSTOMER_ID_HMAC_KEY", "bench-only-not-secret")  # synthetic ids only
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
 os.environ["DEBUG"] = "0"
 sys.path.insert(0, str(ROOT))

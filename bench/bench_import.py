@@ -65,6 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)}
+    env.setdefault("CUSTOMER_ID_HMAC_KEY", "bench-only-not-secret")  # synthetic ids only
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     env["DEBUG"] = "false"  # DEBUG keeps every query in memory, which would skew peak RSS
     env.pop("CELERY_BROKER_URL", None)

@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
+from customer_intel import admin_privacy  # noqa: F401 - registers the audit trail
 from customer_intel.admin_paginators import EstimatedCountPaginator
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.models import (
@@ -252,6 +253,14 @@ class VenueAdmin(admin.ModelAdmin):
         (
             "Predictions",
             {"fields": ("annual_discount_rate", "slipping_probability_alive")},
+        ),
+        (
+            "Personal data",
+            {
+                "description": "Empty keeps every event. Older events are deleted nightly and "
+                "the customers concerned recomputed; each purge is in the privacy audit trail.",
+                "fields": ("event_retention_days",),
+            },
         ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
     )

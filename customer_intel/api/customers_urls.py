@@ -9,6 +9,7 @@ profile route last: a raw customer id spelled like a fixed word is reachable by 
 from django.urls import path
 
 from customer_intel.api import customers_views as views
+from customer_intel.api.erasure_views import CustomerView
 
 VENUE = "venue/<str:venue_id>"
 CUSTOMER = VENUE + "/<path:customer_id>"
@@ -21,5 +22,6 @@ urlpatterns = [
     path(f"{CUSTOMER}/journey", views.CustomerJourneyView.as_view(), name="customer-journey"),
     path(f"{CUSTOMER}/rfm", views.CustomerRfmView.as_view(), name="customer-rfm"),
     path(f"{CUSTOMER}/clv", views.CustomerClvView.as_view(), name="customer-clv"),
-    path(CUSTOMER, views.CustomerProfileView.as_view(), name="customer-profile"),
+    # GET: the profile (views.CustomerProfileView); DELETE: the erasure.
+    path(CUSTOMER, CustomerView.as_view(), name="customer-profile"),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -743,8 +743,10 @@ class RecomputeView(FormatAsParameterMixin, VenueScopedAPIView):
         },
     )
     def post(self, request: Request, venue_id: str) -> Response:
-        data = request.data if request.data else {}
-        serializer = RecomputeRequestSerializer(data=data)
+        # An empty body is the defaults; a body that is not an object (null, [], "") is wrong.
+        if not isinstance(request.data, Mapping):
+            raise ValidationError({"body": ["Must be a JSON object, or empty."]})
+        serializer = RecomputeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mode = serializer.validated_data["mode"]
         run = queue_recompute(venue=self.venue, mode=mode)

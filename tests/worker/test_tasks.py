@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -27,7 +28,14 @@ def test_the_recompute_task_is_bounded_by_the_configured_time_limits():
 
 def test_the_recompute_task_retries_transient_errors_with_jittered_backoff():
     task = tasks.recompute_venue
-    assert set(task.autoretry_for) == {OperationalError, InterfaceError, BrokerOperationalError}
+    # psycopg's own: what the driver raises outside Django's cursor wrapper (the COPY).
+    assert set(task.autoretry_for) == {
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        BrokerOperationalError,
+    }
     assert task.retry_backoff is True
     assert task.retry_jitter is True
     assert 0 < task.max_retries <= 10
