@@ -7,12 +7,14 @@ A customer id may hold any character: a space, a quote, `?`, `/`, `%`, a route w
 text. So the filter does not guess where an id ends from its characters; it finds where the
 *path* ends, decodes it and redacts the whole customer segment:
 
-- in a request line (`GET <target> HTTP/1.1`, as the development server and gunicorn write it)
-  the target is percent-encoded and ends at ` HTTP/`: its path is decoded and routed the way
-  Django routes it, and `q=` (and `customerId=`) values of its query are redacted;
-- anywhere else (Django's `Not Found: <path>`, an exception message) the path is already
-  decoded and has no query, so it runs to the end of the line: a `?` or a space is part of the
-  id there.
+- in a request line (`GET <target> HTTP/1.1"`, as the development server and gunicorn write
+  it) the target is percent-encoded, holds no whitespace and ends at ` HTTP/`: its path is
+  decoded and routed the way Django routes it, and `q=` (and `customerId=`) values of its
+  query are redacted;
+- in a record of Django's request loggers (`Not Found: <path>`) the decoded path is the
+  request's own `path`, replaced as a whole;
+- anywhere else (an exception message) a path is taken as decoded, without a query, and
+  running to the end of the line: a `?`, a space or a quote is part of the id there.
 
 The fixed routes of a venue (segments, search, recompute, ...) and 64-hex pseudonyms are kept.
 """
@@ -31,7 +33,8 @@ _VENUE_ROUTE = re.compile(r"segments(?:/history|/flows)?|search|recompute(?:/\d+
 # A customer URL may end with one of these (Django routes ".../<id>/rfm" to the RFM view).
 _CUSTOMER_SUFFIXES = ("/insights", "/journey", "/rfm", "/clv")
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
-_REQUEST_LINE_END = re.compile(r" HTTP/\d")
+# A request line's target: no whitespace, then " HTTP/1.1" and a quote or the line's end.
+_REQUEST_TARGET = re.compile(r'\S*(?= HTTP/\d(?:\.\d)?(?:"|$))')
 # A query value naming a customer runs to the next parameter, a fragment, the end of a request
 # line's target, or the end of the line.
 _QUERY_CUSTOMER = re.compile(
@@ -41,6 +44,14 @@ _QUERY_CUSTOMER = re.compile(
 _JSON_CUSTOMER = re.compile(
     r"""(["']customer_?[iI]d["']\s*:\s*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
 )
+
+
+def redact_request_path(path: str) -> str:
+    """A decoded request path (Django's `request.path`) with its customer segment redacted:
+    its extent is known exactly, whatever the id holds."""
+    if not path.startswith(PATH_PREFIX):
+        return path
+    return PATH_PREFIX + _redact_target(path[len(PATH_PREFIX) :], encoded=False)
 
 
 def redact(text: str) -> str:
@@ -58,10 +69,10 @@ def _redact_paths(line: str) -> str:
     position = 0
     while (found := body.find(PATH_PREFIX, position)) >= 0:
         start = found + len(PATH_PREFIX)
-        request_line_end = _REQUEST_LINE_END.search(body, start)
-        end = request_line_end.start() if request_line_end else len(body)
+        request_target = _REQUEST_TARGET.match(body, start)
+        end = request_target.end() if request_target else len(body)
         parts.append(body[position:start])
-        parts.append(_redact_target(body[start:end], encoded=request_line_end is not None))
+        parts.append(_redact_target(body[start:end], encoded=request_target is not None))
         position = end
     parts.append(body[position:])
     return "".join(parts) + ending
@@ -110,7 +121,12 @@ class RedactCustomerIdsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record must still not leak its arguments
             message = str(record.msg)
-        redacted = redact(message)
+        redacted = message
+        # Django's request loggers attach the request: its decoded path is known exactly.
+        path = getattr(getattr(record, "request", None), "path", None)
+        if isinstance(path, str) and path.startswith(PATH_PREFIX):
+            redacted = redacted.replace(path, redact_request_path(path))
+        redacted = redact(redacted)
         if redacted != message:
             record.msg = redacted
             record.args = None

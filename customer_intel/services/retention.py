@@ -237,7 +237,7 @@ def _queue_recompute(venue: Venue) -> int:
     return queue_recompute(venue=venue, mode=RunMode.INCREMENTAL).pk
 
 
-def _purge_lock_key(venue_id: uuid.UUID) -> int:
+def purge_lock_key(venue_id: uuid.UUID) -> int:
     digest = hashlib.blake2b(_KEY_NAMESPACE + venue_id.bytes, digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -249,7 +249,7 @@ def _purge_lock(venue_id: uuid.UUID) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
-    key = _purge_lock_key(uuid.UUID(str(venue_id)))
+    key = purge_lock_key(uuid.UUID(str(venue_id)))
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         if not cursor.fetchone()[0]:
