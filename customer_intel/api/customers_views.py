@@ -29,6 +29,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -732,6 +733,8 @@ class RecomputeView(FormatAsParameterMixin, VenueScopedAPIView):
     """
 
     venue_write_access = True
+    # The body is a JSON object (or nothing): a form's empty `mode=` would pass as the default.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="customer_recompute",

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from django.db import OperationalError
+from django.test import Client
 from rest_framework.test import APIClient
 
 from customer_intel.api import erasure_views
@@ -41,6 +42,15 @@ def _assert_error_shape(response, status: int, code: str) -> None:  # type: igno
 def test_paths_under_the_api_that_no_route_takes_answer_the_json_404(path, writer_client):
     _assert_error_shape(writer_client.get(path), 404, "not_found")
     _assert_error_shape(APIClient().get(path), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_a_write_to_a_path_no_route_takes_is_the_404_not_a_csrf_page():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.delete("/customers/venue/3f2c1a9e-1111-4222-8333-444455556666/a%0Ab")
+
+    _assert_error_shape(response, 404, "not_found")
 
 
 @pytest.mark.django_db
@@ -80,6 +90,18 @@ def test_a_recompute_body_that_is_not_an_object_is_a_400(venue, writer_client, b
 
     _assert_error_shape(response, 400, "invalid")
     assert "body" in response.json()["error"]["details"]
+    assert not RecomputeRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_recompute_body_must_be_json(venue, writer_client):
+    response = writer_client.post(
+        f"/customers/venue/{venue.pk}/recompute",
+        "mode=",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    _assert_error_shape(response, 415, "unsupported_media_type")
     assert not RecomputeRun.objects.exists()
 
 
