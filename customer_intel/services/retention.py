@@ -50,18 +50,20 @@ _MAX_ERROR_LENGTH = 2000
 _EVENTS = CustomerEvent._meta.db_table
 _PENDING = PendingCustomer._meta.db_table
 
-# One round trip per batch: the oldest expired events from the index, deleted, and their
-# customers marked pending with stale facts (sorted, as every writer of marks locks them).
+# One round trip per batch: the oldest expired events, found on the (venue, occurred_at) index
+# and deleted through the primary key (a join would let the planner scan the whole table), and
+# their customers marked pending with stale facts, sorted as every writer of marks locks them.
+# A mark already stale needs no new row version; the conflict still locks it.
 _PURGE_BATCH_SQL = f"""
-WITH doomed AS (
-    SELECT id FROM {_EVENTS}
-    WHERE venue_id = %(venue)s AND occurred_at >= %(after)s AND occurred_at < %(cutoff)s
-    ORDER BY occurred_at
-    LIMIT %(limit)s
-),
-deleted AS (
-    DELETE FROM {_EVENTS} e USING doomed WHERE e.id = doomed.id
-    RETURNING e.customer, e.occurred_at
+WITH deleted AS (
+    DELETE FROM {_EVENTS}
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM {_EVENTS}
+        WHERE venue_id = %(venue)s AND occurred_at >= %(after)s AND occurred_at < %(cutoff)s
+        ORDER BY occurred_at
+        LIMIT %(limit)s
+    ))
+    RETURNING customer, occurred_at
 ),
 marked AS (
     INSERT INTO {_PENDING} AS p (venue_id, customer, marked_at, facts_current)
@@ -70,6 +72,7 @@ marked AS (
     ORDER BY d.customer COLLATE "C"
     ON CONFLICT (venue_id, customer) DO UPDATE SET
         marked_at = EXCLUDED.marked_at, facts_current = false
+    WHERE p.facts_current
 )
 SELECT count(*), max(occurred_at) FROM deleted
 """  # noqa: S608 - table names come from the models, every value is a bound parameter
