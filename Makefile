@@ -2,7 +2,8 @@
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/customer_intel_bench
 PY := .venv/bin/python
 
-.PHONY: demo test lint bench bench-data bench-recompute bench-api bench-import bench-predictions
+.PHONY: demo test lint bench bench-data bench-recompute bench-api bench-import bench-predictions \
+	bench-privacy
 
 demo:
 	bash scripts/demo.sh
@@ -27,6 +28,9 @@ bench-import:
 
 bench-predictions:
 	$(PY) bench/bench_predictions.py
+
+bench-privacy:
+	$(PY) bench/bench_privacy.py
 
 # Benchmarks are not tests: they print figures. The machine is shared, so quote medians.
 bench: bench-recompute bench-api bench-predictions

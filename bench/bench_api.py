@@ -37,6 +37,7 @@ from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customer_intel_bench")
+os.environ.setdefault("CUSTOMER_ID_HMAC_KEY", "bench-only-not-secret")  # synthetic ids only
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
 # One token drives the whole run: its throttle log holds one second of requests.
 os.environ["API_THROTTLE_RATE"] = "1000000/s"

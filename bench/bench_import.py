@@ -45,6 +45,7 @@ BENCH_VENUE = "Bench Arena"
 HISTORY_END = "2026-06-01T00:00:00+00:00"
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("CUSTOMER_ID_HMAC_KEY", "bench-only-not-secret")  # synthetic ids only
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # DEBUG would keep every query in memory and distort the figures (and the peak RSS).
 os.environ["DEBUG"] = "0"

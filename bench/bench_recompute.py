@@ -39,6 +39,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
 BENCH_VENUE = "Bench Arena"
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("CUSTOMER_ID_HMAC_KEY", "bench-only-not-secret")  # synthetic ids only
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # DEBUG would keep every query and its parameters in memory and distort the figures.
 os.environ["DEBUG"] = "0"

@@ -11,8 +11,10 @@ import functools
 import hashlib
 import hmac
 import re
+import sys
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -40,3 +42,26 @@ def resolve_customer_id(customer_id: str) -> str:
     if is_pseudonym(customer_id):
         return customer_id
     return pseudonymize(customer_id)
+
+
+DEVELOPMENT_KEY_NOTICE = (
+    "NOTICE: using the public development CUSTOMER_ID_HMAC_KEY (embedded SQLite default): "
+    "for demo data only; set CUSTOMER_ID_HMAC_KEY before storing real customer ids."
+)
+
+
+def check_hmac_key() -> None:
+    """Refuse the public development key outside the embedded SQLite default; say so there.
+
+    Called when the app loads, so the web server, workers, beat and every command refuse to
+    start. With that key, pseudonyms of guessable ids (emails) can be reversed by anyone.
+    """
+    if settings.CUSTOMER_ID_HMAC_KEY != settings.DEVELOPMENT_HMAC_KEY:
+        return
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        raise ImproperlyConfigured(
+            "CUSTOMER_ID_HMAC_KEY is not set (or is the public development key): set it to a "
+            "secret before running against this database. Only the embedded SQLite default "
+            "may use the development key."
+        )
+    print(DEVELOPMENT_KEY_NOTICE, file=sys.stderr, flush=True)

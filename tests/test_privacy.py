@@ -54,11 +54,12 @@ def test_logging_filter_rewrites_records():
 
 def test_redact_covers_raw_ids_containing_slashes_and_route_like_prefixes():
     venue = "3f2c1a9e-1111-4222-8333-444455556666"
-    line = redact(f"GET /customers/venue/{venue}/alice/smith/rfm 404")
+    line = redact(f'"GET /customers/venue/{venue}/alice/smith/rfm HTTP/1.1" 404 58')
     assert "alice" not in line and "smith" not in line
-    assert line.endswith("/rfm 404")
+    assert line.endswith('/[redacted]/rfm HTTP/1.1" 404 58')
     assert "search-eve" not in redact(f"/customers/venue/{venue}/search-eve")
-    assert redact(f"/customers/venue/{venue}/search?segment=vip").endswith("/search?segment=vip")
+    search = redact(f'"GET /customers/venue/{venue}/search?segment=vip HTTP/1.1" 200 9')
+    assert search.endswith('/search?segment=vip HTTP/1.1" 200 9')
 
 
 def test_request_logs_of_a_configured_process_carry_no_raw_id():

@@ -36,7 +36,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 
 # Key of the HMAC-SHA256 that turns raw customer ids into pseudonyms (customer_intel.privacy).
 # Changing it makes every stored pseudonym unfindable, so production.py requires it explicitly.
-CUSTOMER_ID_HMAC_KEY = os.environ.get("CUSTOMER_ID_HMAC_KEY", "dev-only-insecure-hmac-key")
+# The development key is public: anyone can reverse its pseudonyms of guessable ids (emails),
+# so the service refuses to start with it anywhere but the embedded default on SQLite.
+DEVELOPMENT_HMAC_KEY = "dev-only-insecure-hmac-key"
+CUSTOMER_ID_HMAC_KEY = os.environ.get("CUSTOMER_ID_HMAC_KEY", DEVELOPMENT_HMAC_KEY)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

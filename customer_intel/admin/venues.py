@@ -127,6 +127,14 @@ class VenueAdmin(admin.ModelAdmin):
             "Predictions",
             {"fields": ("annual_discount_rate", "slipping_probability_alive")},
         ),
+        (
+            "Personal data",
+            {
+                "description": "Empty keeps every event. Older events are deleted nightly and "
+                "the customers concerned recomputed; each purge is in the privacy audit trail.",
+                "fields": ("event_retention_days",),
+            },
+        ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
     )
 

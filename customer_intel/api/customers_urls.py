@@ -9,6 +9,7 @@ profile route last: a raw customer id spelled like a fixed word is reachable by 
 from django.urls import path
 
 from customer_intel.api import customer_views, search_views, venue_views
+from customer_intel.api.erasure_views import CustomerView
 
 VENUE = "venue/<str:venue_id>"
 CUSTOMER = VENUE + "/<path:customer_id>"
@@ -27,5 +28,6 @@ urlpatterns = [
     ),
     path(f"{CUSTOMER}/rfm", customer_views.CustomerRfmView.as_view(), name="customer-rfm"),
     path(f"{CUSTOMER}/clv", customer_views.CustomerClvView.as_view(), name="customer-clv"),
-    path(CUSTOMER, customer_views.CustomerProfileView.as_view(), name="customer-profile"),
+    # GET: the profile (customer_views.CustomerProfileView); DELETE: the erasure.
+    path(CUSTOMER, CustomerView.as_view(), name="customer-profile"),
 ]

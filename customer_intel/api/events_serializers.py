@@ -115,10 +115,12 @@ class EventBatchSerializer(serializers.Serializer):
 
 
 class IngestResultSerializer(serializers.Serializer):
-    """Events stored by this request, and events skipped because their eventId was known."""
+    """Events stored by this request, events skipped because their eventId was known, and
+    events dropped because their customer is suppressed (erased with suppression)."""
 
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
 
 
 def batch_rows(data: Any) -> list[Any]:

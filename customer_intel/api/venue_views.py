@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -90,6 +93,8 @@ class RecomputeView(VenueScopedAPIView):
 
     venue_write_access = True
     content_negotiation_class = FormatParameterNegotiation
+    # The body is a JSON object (or nothing): a form's empty `mode=` would pass as the default.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="customer_recompute",
@@ -101,8 +106,10 @@ class RecomputeView(VenueScopedAPIView):
         },
     )
     def post(self, request: Request, venue_id: str) -> Response:
-        data = request.data if request.data else {}
-        serializer = RecomputeRequestSerializer(data=data)
+        # An empty body is the defaults; a body that is not an object (null, [], "") is wrong.
+        if not isinstance(request.data, Mapping):
+            raise ValidationError({"body": ["Must be a JSON object, or empty."]})
+        serializer = RecomputeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mode = serializer.validated_data["mode"]
         run = queue_recompute(venue=self.venue, mode=mode)

@@ -23,6 +23,7 @@ from customer_intel.services import facts as facts_service
 from customer_intel.services.event_validation import (
     ValidatedEvent,
 )
+from customer_intel.services.suppression import suppressed_pseudonyms
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +70,12 @@ ON CONFLICT (venue_id, customer) DO UPDATE SET
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """How many events of a batch were stored, and how many were already known."""
+    """How many events of a batch were stored, how many were already known, and how many were
+    dropped because their customer is suppressed at the venue."""
 
     accepted: int
     duplicates: int
+    suppressed: int = 0
 
 
 def ingest_events(*, venue: Venue, events: Sequence[ValidatedEvent]) -> IngestResult:
@@ -84,6 +87,8 @@ def ingest_events(*, venue: Venue, events: Sequence[ValidatedEvent]) -> IngestRe
     run reads a summary row per customer instead of rereading their events.
     """
     started = time.perf_counter()
+    received = len(events)
+    events = _without_suppressed(venue=venue, events=events)
     unique = _first_occurrences(events)
     now = timezone.now()
     with transaction.atomic():
@@ -98,17 +103,33 @@ def ingest_events(*, venue: Venue, events: Sequence[ValidatedEvent]) -> IngestRe
             inserted_customers = _insert_portable(venue=venue, events=unique, now=now)
             _mark_pending(venue=venue, customers=inserted_customers, now=now)
     result = IngestResult(
-        accepted=len(inserted_customers), duplicates=len(events) - len(inserted_customers)
+        accepted=len(inserted_customers),
+        duplicates=len(events) - len(inserted_customers),
+        suppressed=received - len(events),
     )
     logger.info(
-        "events_ingested venue=%s received=%d accepted=%d duplicates=%d duration_ms=%.1f",
+        "events_ingested venue=%s received=%d accepted=%d duplicates=%d suppressed=%d "
+        "duration_ms=%.1f",
         venue.pk,
-        len(events),
+        received,
         result.accepted,
         result.duplicates,
+        result.suppressed,
         (time.perf_counter() - started) * 1000,
     )
     return result
+
+
+def _without_suppressed(
+    *, venue: Venue, events: Sequence[ValidatedEvent]
+) -> Sequence[ValidatedEvent]:
+    """The batch without the events of customers suppressed at the venue (an erasure with
+    suppression): they are dropped before anything is stored, and counted by the caller."""
+    customers = {event.customer for event in events}
+    suppressed = set(suppressed_pseudonyms(venue=venue).filter(customer__in=customers))
+    if not suppressed:
+        return events
+    return [event for event in events if event.customer not in suppressed]
 
 
 def _first_occurrences(events: Sequence[ValidatedEvent]) -> list[ValidatedEvent]:

@@ -229,7 +229,7 @@ def test_a_valid_batch_is_stored_with_pseudonyms_and_marks_its_customers(post_ba
     response = post_batch(events)
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"accepted": 4, "duplicates": 0}
+    assert response.json() == {"accepted": 4, "duplicates": 0, "suppressed": 0}
     stored = {e.event_id: e for e in CustomerEvent.objects.filter(venue=venue)}
     assert stored["evt-000000"].customer == pseudonymize(RAW_ID)
     assert stored["evt-000000"].amount == 45
@@ -263,7 +263,7 @@ def test_duplicates_within_a_batch_keep_the_first_occurrence(post_batch, venue):
         ]
     )
 
-    assert response.json() == {"accepted": 2, "duplicates": 1}
+    assert response.json() == {"accepted": 2, "duplicates": 1, "suppressed": 0}
     assert CustomerEvent.objects.get(venue=venue, event_id="evt-000000").amount == 10
 
 
@@ -272,8 +272,8 @@ def test_replaying_a_full_batch_stores_it_once(post_batch, venue, settings):
 
     answers = [post_batch(events).json() for _ in range(10)]
 
-    assert answers[0] == {"accepted": 5000, "duplicates": 0}
-    assert answers[1:] == [{"accepted": 0, "duplicates": 5000}] * 9
+    assert answers[0] == {"accepted": 5000, "duplicates": 0, "suppressed": 0}
+    assert answers[1:] == [{"accepted": 0, "duplicates": 5000, "suppressed": 0}] * 9
     assert CustomerEvent.objects.filter(venue=venue).count() == 5000
     assert PendingCustomer.objects.filter(venue=venue).count() == 97
 
@@ -282,7 +282,11 @@ def test_a_replay_marks_no_customer_again(post_batch, venue):
     post_batch([event_payload(0)])
     PendingCustomer.objects.all().delete()  # as a recompute consuming the marks would
 
-    assert post_batch([event_payload(0)]).json() == {"accepted": 0, "duplicates": 1}
+    assert post_batch([event_payload(0)]).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "suppressed": 0,
+    }
     assert not PendingCustomer.objects.exists()
 
 
@@ -310,7 +314,7 @@ def test_the_same_event_id_at_another_venue_is_a_different_event(post_batch, wri
         f"/events/venue/{other.pk}", {"events": [event_payload(0)]}, format="json"
     )
 
-    assert response.json() == {"accepted": 1, "duplicates": 0}
+    assert response.json() == {"accepted": 1, "duplicates": 0, "suppressed": 0}
     assert CustomerEvent.objects.count() == 2
 
 
@@ -351,7 +355,7 @@ def test_staff_may_ingest_without_a_membership(venue, ingest_url):
 
     response = client.post(ingest_url, {"events": [event_payload(0)]}, format="json")
 
-    assert response.json() == {"accepted": 1, "duplicates": 0}
+    assert response.json() == {"accepted": 1, "duplicates": 0, "suppressed": 0}
 
 
 def test_logs_carry_counts_but_no_raw_customer_id(post_batch, caplog, venue):
@@ -395,4 +399,4 @@ def test_a_full_batch_larger_than_djangos_form_limit_is_accepted(post_batch, set
 
     response = post_batch(events)
 
-    assert response.json() == {"accepted": 5000, "duplicates": 0}
+    assert response.json() == {"accepted": 5000, "duplicates": 0, "suppressed": 0}

@@ -1,0 +1,268 @@
+"""Retention: a venue's events older than its `event_retention_days`, deleted nightly.
+
+The purge walks the (venue, occurred_at) index from the oldest event in batches of
+`batch_size`, each its own short transaction: the batch's events are deleted and their
+customers marked pending with stale facts, and the purge's audit entry adds the batch's count,
+so what was deleted, what must be recomputed and what the trail says never disagree, and no
+lock is held longer than one batch. A recompute run queued afterwards rebuilds those
+customers' facts from their remaining events and recomputes their profiles (a customer with
+no event left loses both); until it runs, profiles show the state before the purge.
+
+One purge per venue at a time (an advisory lock of its own; recomputes, ingestion and
+erasures go on meanwhile).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from customer_intel.logging import redact
+from customer_intel.models import (
+    CustomerEvent,
+    PendingCustomer,
+    PrivacyAction,
+    PrivacyAuditEntry,
+    RunMode,
+    Venue,
+)
+from customer_intel.services.audit import Actor, Status, audit_record
+
+logger = logging.getLogger(__name__)
+
+# Events per batch: each batch's transaction holds the row locks of this many deleted events
+# and of their customers' pending marks (measured in bench/bench_privacy.py).
+BATCH_SIZE = 5000
+INTERRUPTED = "interrupted: its worker stopped before it finished"
+_KEY_NAMESPACE = b"customer_intel.retention:"
+_MAX_ERROR_LENGTH = 2000
+
+_EVENTS = CustomerEvent._meta.db_table
+_PENDING = PendingCustomer._meta.db_table
+
+# One round trip per batch: the oldest expired events, found on the (venue, occurred_at) index
+# and deleted through the primary key (a join would let the planner scan the whole table), and
+# their customers marked pending with stale facts, sorted as every writer of marks locks them.
+# A mark already stale needs no new row version; the conflict still locks it.
+_PURGE_BATCH_SQL = f"""
+WITH deleted AS (
+    DELETE FROM {_EVENTS}
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM {_EVENTS}
+        WHERE venue_id = %(venue)s AND occurred_at >= %(after)s AND occurred_at < %(cutoff)s
+        ORDER BY occurred_at
+        LIMIT %(limit)s
+    ))
+    RETURNING customer, occurred_at
+),
+marked AS (
+    INSERT INTO {_PENDING} AS p (venue_id, customer, marked_at, facts_current)
+    SELECT %(venue)s, d.customer, %(now)s, false
+    FROM (SELECT DISTINCT customer FROM deleted) AS d
+    ORDER BY d.customer COLLATE "C"
+    ON CONFLICT (venue_id, customer) DO UPDATE SET
+        marked_at = EXCLUDED.marked_at, facts_current = false
+    WHERE p.facts_current
+)
+SELECT count(*), max(occurred_at) FROM deleted
+"""  # noqa: S608 - table names come from the models, every value is a bound parameter
+
+
+class PurgeBusy(Exception):
+    """Another purge of the venue is running."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What one purge deleted, how, and the audit entry and recompute run recording it."""
+
+    entry: PrivacyAuditEntry
+    events: int
+    batches: int
+    longest_batch_seconds: float
+    run_id: int | None
+
+
+def retention_cutoff(*, venue: Venue, now: datetime) -> datetime | None:
+    """Events before this instant are past the venue's retention; None keeps everything."""
+    if venue.event_retention_days is None:
+        return None
+    return now - timedelta(days=venue.event_retention_days)
+
+
+def events_purge_expired(
+    *,
+    venue: Venue,
+    actor: Actor,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    recompute: bool = True,
+    on_batch: Callable[[int], None] | None = None,
+) -> PurgeResult | None:
+    """Delete the venue's events older than its retention, `batch_size` per transaction.
+
+    Returns None when the venue keeps every event. Raises PurgeBusy when another purge of the
+    venue runs. With `recompute` (and something deleted) an incremental run is queued for the
+    customers concerned. `on_batch` is called after each committed batch with the events
+    deleted so far. Must not run inside a transaction: each batch commits on its own.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    now = now or timezone.now()
+    cutoff = retention_cutoff(venue=venue, now=now)
+    if cutoff is None:
+        return None
+    with _purge_lock(venue.pk):
+        # Holding the lock proves no earlier purge of the venue is still at work.
+        PrivacyAuditEntry.objects.filter(
+            venue=venue, action=PrivacyAction.RETENTION_PURGE, status=Status.RUNNING
+        ).update(status=Status.FAILED, error=INTERRUPTED, finished_at=now)
+        detail = {
+            "retentionDays": venue.event_retention_days,
+            "cutoff": cutoff.isoformat(),
+            "batchSize": batch_size,
+        }
+        entry = audit_record(
+            venue=venue,
+            action=PrivacyAction.RETENTION_PURGE,
+            actor=actor,
+            detail=detail,
+            status=Status.RUNNING,
+        )
+        deleted = batches = 0
+        longest = 0.0
+        try:
+            after = datetime.min.replace(tzinfo=cutoff.tzinfo)
+            while True:
+                started = time.monotonic()
+                with transaction.atomic():
+                    count, after = _purge_batch(
+                        venue=venue, cutoff=cutoff, after=after, limit=batch_size, now=now
+                    )
+                    if count:
+                        PrivacyAuditEntry.objects.filter(pk=entry.pk).update(
+                            events=F("events") + count
+                        )
+                if not count:
+                    break
+                longest = max(longest, time.monotonic() - started)
+                deleted += count
+                batches += 1
+                if on_batch is not None:
+                    on_batch(deleted)
+        except Exception as exc:
+            PrivacyAuditEntry.objects.filter(pk=entry.pk).update(
+                status=Status.FAILED,
+                finished_at=timezone.now(),
+                error=redact(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_LENGTH],
+            )
+            logger.exception("retention_purge_failed venue=%s entry=%s", venue.pk, entry.pk)
+            raise
+    run_id = _queue_recompute(venue) if recompute and deleted else None
+    detail.update(batches=batches, longestBatchSeconds=round(longest, 4), recomputeRun=run_id)
+    PrivacyAuditEntry.objects.filter(pk=entry.pk).update(
+        status=Status.SUCCEEDED, finished_at=timezone.now(), detail=detail
+    )
+    entry.refresh_from_db()
+    logger.info(
+        "retention_purge_succeeded venue=%s events=%d batches=%d longest_batch_s=%.3f run=%s",
+        venue.pk,
+        deleted,
+        batches,
+        longest,
+        run_id,
+    )
+    return PurgeResult(
+        entry=entry,
+        events=deleted,
+        batches=batches,
+        longest_batch_seconds=longest,
+        run_id=run_id,
+    )
+
+
+def venues_with_retention() -> Iterator[Venue]:
+    """The venues that set an event retention."""
+    return Venue.objects.filter(event_retention_days__isnull=False).order_by("pk").iterator()
+
+
+def _purge_batch(
+    *, venue: Venue, cutoff: datetime, after: datetime, limit: int, now: datetime
+) -> tuple[int, datetime]:
+    """Delete up to `limit` of the oldest expired events at or after `after`; returns how many
+    and the instant to continue from (the walk never revisits the index it has emptied)."""
+    if connection.vendor == "postgresql":
+        params = {
+            "venue": venue.pk,
+            "after": after,
+            "cutoff": cutoff,
+            "limit": limit,
+            "now": now,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_PURGE_BATCH_SQL, params)
+            count, latest = cursor.fetchone()
+        return count, latest or after
+    rows = list(
+        CustomerEvent.objects.filter(venue=venue, occurred_at__gte=after, occurred_at__lt=cutoff)
+        .order_by("occurred_at")
+        .values_list("pk", "customer", "occurred_at")[:limit]
+    )
+    if not rows:
+        return 0, after
+    CustomerEvent.objects.filter(pk__in=[pk for pk, _c, _o in rows]).delete()
+    PendingCustomer.objects.bulk_create(
+        [
+            PendingCustomer(venue=venue, customer=customer, marked_at=now, facts_current=False)
+            for customer in sorted({customer for _pk, customer, _o in rows})
+        ],
+        update_conflicts=True,
+        unique_fields=["venue", "customer"],
+        update_fields=["marked_at", "facts_current"],
+    )
+    return len(rows), max(occurred for _pk, _c, occurred in rows)
+
+
+def _queue_recompute(venue: Venue) -> int:
+    # Imported here: the recompute machinery imports the analytics and the model fits.
+    from customer_intel.services.recompute.dispatch import queue_recompute
+
+    return queue_recompute(venue=venue, mode=RunMode.INCREMENTAL).pk
+
+
+def purge_lock_key(venue_id: uuid.UUID) -> int:
+    digest = hashlib.blake2b(_KEY_NAMESPACE + venue_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _purge_lock(venue_id: uuid.UUID) -> Iterator[None]:
+    """The venue's purge lock (session-level, released if the process dies); PurgeBusy when
+    another session holds it. The embedded default runs one process: no lock needed."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = purge_lock_key(uuid.UUID(str(venue_id)))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            raise PurgeBusy(f"venue {venue_id} is being purged by another process")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        except Exception:
+            # The session is unusable; closing it is the one sure way to release the lock.
+            connection.close()
