@@ -57,7 +57,7 @@ def _pairs(venue: Venue) -> list[tuple[str | None, str | None, str, str, int]]:
             [_venue_parameter(venue)],
         )
         pairs = cursor.fetchall()
-        cursor.execute(f"SELECT segment, rfm_segment, count(*) FROM {_PREVIOUS} GROUP BY 1, 2")
+        cursor.execute(f"SELECT segment, rfm_segment, count(*) FROM {_PREVIOUS} GROUP BY 1, 2")  # noqa: S608
         captured = cursor.fetchall()
         cursor.execute(f"DROP TABLE {_PREVIOUS}")
     return pairs, captured
