@@ -1,59 +1,46 @@
-"""Benchmark of the read API under gunicorn over a venue with a million profiles.
+"""In-process benchmark of the read API: CPU per request against a minimal DRF endpoint.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench \\
-        .venv/bin/python bench/bench_api.py [--customers 1000000] [--seconds 10] \\
-        [--concurrency 1 8 32] [--workers 3] [--worker-class sync] [--repeat 3] [--skip-csv]
+        .venv/bin/python bench/bench_api.py [--seconds 3] [--repeat 5] [--csv]
 
-Needs wrk (https://github.com/wg/wrk; `apt-get install wrk`), the load generator: one thread
-of C that costs the server's cores little (the benchmark exits saying so when it is missing;
-the test suite does not use it).
+Needs a venue with profiles in that database, e.g. a million customers from
+`manage.py demo_data --customers 1000000 --events 3000000 --recompute` (the largest venue is
+used). Creates a reader with a token, then calls the WSGI application in a loop in this
+process (no server, no network, no concurrency), each scenario for --seconds, rotating its
+URLs, in --repeat rounds:
 
-The first time, creates the venue "API Bench" with --customers synthetic profiles (one
-INSERT ... SELECT over generate_series, then ANALYZE) and its segment snapshot, and a reader
-with a token. Then, with gunicorn on loopback, measures in one run:
+- `GET /bench/ping` (bench/api_urls.py): token authentication, throttling and JSON
+  rendering with no query of its own, the floor;
+- the profile, RFM, lifetime value and insights of 1,000 random customers; a search page (50
+  rows, two filters, an ordering); the segments.
 
-- `GET /bench/ping`: a minimal authenticated DRF endpoint (bench/api_urls.py), the yardstick;
-- the profile of a random customer, a search with two filters and an ordering, the segments;
-  p50 / p95 / p99 latency and requests/s at each concurrency (wrk connections, each
-  reconnecting when a sync worker closes it), medians over --repeat runs of --seconds each,
-  with the CPU milliseconds per request of the gunicorn workers, of the PostgreSQL backends
-  serving them and of wrk, and how many cores the whole machine had busy;
-- the issue's targets at each concurrency: profile p50 <= 1.3x ping p50, search p95 <= 50
-  ms, segments p50 <= 20 ms;
-- a CSV export of every profile from a one-worker server: time, rows, and that worker's peak
-  RSS (VmHWM) before and after.
-
-The server gets this process's environment: with CACHE_URL set, it runs with the shared
-(Redis) throttle log.
-
-The load generator shares the machine with the server: quote medians, with that caveat.
+For each it prints the CPU milliseconds per request of this process and of its PostgreSQL
+backend (read from /proc; the database runs on the same machine) and the wall time, and the
+guards, as ratios of the whole CPU (process + backend) to ping's, median of the rounds' ratios:
+profile, RFM, CLV, insights <= 3x; segments <= 2x; search page <= 8x. The guards keep reads
+from becoming slow; they are not a budget. `--csv` also streams the venue's whole CSV export
+and reports the process's peak memory before and after.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
+import io
 import os
-import resource
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
-VENUE_NAME = "API Bench"
-BENCH_USER = "api-bench-reader"
-AS_OF = "2026-03-01T12:00:00+00:00"
-
-os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customer_intel_bench")
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
-os.environ["DEBUG"] = "0"
+# One token drives the whole run: its throttle log holds one second of requests.
+os.environ["API_THROTTLE_RATE"] = "1000000/s"
+os.environ["LOG_LEVEL"] = "ERROR"
+# One connection, one backend to read the CPU of, for the whole run.
+os.environ["DB_CONN_MAX_AGE"] = "86400"
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402
@@ -61,132 +48,44 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from customer_intel.models import (  # noqa: E402
-    CustomerProfile,
-    Venue,
-    VenueMembership,
-)
-from customer_intel.services.profile_store import snapshot_recount  # noqa: E402
+from customer_intel.models import CustomerProfile, Venue, VenueMembership  # noqa: E402
 
-# The server configuration measured by default (see docs/PERFORMANCE.md, "## API"): on two
-# cores, three sync workers (one per core, one more to cover database waits) did as well as
-# any; gthread workers with keep-alive saved wrk's reconnections but no server CPU.
-DEFAULT_WORKERS = 3
-DEFAULT_CLASS = "sync"
-DEFAULT_THREADS = 1
-
+BENCH_USER = "api-bench-reader"
 SEARCHES = [
     "segment=at_risk&minTotalSpent=500&ordering=-totalSpent",
     "segment=vip&purchaseTime=evening&ordering=-predictedLifetimeValue",
 ]
-
-# Synthetic profiles: segments in plausible shares, figures consistent with the segment.
-INSERT_PROFILES = """
-INSERT INTO customer_intel_customerprofile (
-    venue_id, customer, total_purchases, total_spent, total_tickets, average_order_value,
-    purchase_frequency, days_since_last_purchase, first_seen, last_seen, first_purchase_at,
-    last_purchase_at, segment, churn_probability, predicted_lifetime_value,
-    preferred_event_types, top_event_type, second_event_type, third_event_type, purchase_time,
-    rfm_recency, rfm_frequency, rfm_monetary, recency_score, frequency_score, monetary_score,
-    rfm_segment, insights, probability_alive, expected_purchases_90d, expected_purchases_365d,
-    predicted_clv_365d, predicted_clv_3y, expected_next_order_at, average_days_between_orders,
-    prediction_unavailable_reason, as_of, computed_at)
-SELECT
-    %(venue)s, customer, purchases, spent, purchases + tickets_extra,
-    CASE WHEN purchases > 0 THEN round(spent / purchases, 2) ELSE 0 END,
-    frequency, days,
-    as_of - (days_seen || ' days')::interval, as_of - (least(days_seen, coalesce(days, 0))
-        || ' days')::interval,
-    CASE WHEN purchases > 0 THEN as_of - (days_seen || ' days')::interval END,
-    CASE WHEN purchases > 0 THEN as_of - (days || ' days')::interval END,
-    segment,
-    CASE WHEN days IS NULL THEN NULL WHEN days > 180 THEN 0.8 WHEN days > 90 THEN 0.6
-         WHEN days > 60 THEN 0.4 WHEN days > 30 THEN 0.2 ELSE 0.1 END
-        * CASE WHEN frequency > 4 THEN 0.5 WHEN frequency > 2 THEN 0.7 ELSE 1 END,
-    CASE WHEN purchases > 0 THEN round(spent / purchases * frequency::numeric * 3, 2)
-         ELSE 0 END,
-    CASE WHEN purchases > 0 THEN jsonb_build_array(top, second) ELSE '[]'::jsonb END,
-    CASE WHEN purchases > 0 THEN top ELSE '' END,
-    CASE WHEN purchases > 0 THEN second ELSE '' END, '',
-    CASE WHEN purchases = 0 THEN NULL WHEN r3 < 0.3 THEN 'morning'
-         WHEN r3 < 0.6 THEN 'afternoon' ELSE 'evening' END,
-    days, CASE WHEN purchases > 0 THEN purchases + tickets_extra END,
-    CASE WHEN purchases > 0 THEN spent END,
-    CASE WHEN days IS NULL THEN NULL WHEN days <= 30 THEN 5 WHEN days <= 60 THEN 4
-         WHEN days <= 90 THEN 3 WHEN days <= 180 THEN 2 ELSE 1 END,
-    CASE WHEN purchases = 0 THEN NULL WHEN frequency >= 10 THEN 5 WHEN frequency >= 6 THEN 4
-         WHEN frequency >= 3 THEN 3 WHEN frequency >= 1 THEN 2 ELSE 1 END,
-    CASE WHEN purchases = 0 THEN NULL WHEN spent >= 1000 THEN 5 WHEN spent >= 500 THEN 4
-         WHEN spent >= 200 THEN 3 WHEN spent >= 50 THEN 2 ELSE 1 END,
-    CASE WHEN purchases = 0 THEN 'Prospects'
-         ELSE (ARRAY['Champions', 'Loyal Customers', 'Potential Loyalists', 'Promising',
-                     'Need Attention', 'About To Sleep', 'At Risk', 'Hibernating',
-                     'Lost'])[1 + floor(r4 * 9)::int] END,
-    '[]'::jsonb,
-    CASE WHEN purchases > 1 THEN greatest(0.01, 1 - days / 800.0) END,
-    CASE WHEN purchases > 1 THEN round((frequency / 4 * greatest(0.01, 1 - days / 800.0))
-        ::numeric, 3) END,
-    CASE WHEN purchases > 1 THEN round((frequency * greatest(0.01, 1 - days / 800.0))
-        ::numeric, 3) END,
-    CASE WHEN purchases > 1 THEN round(spent / purchases * (frequency
-        * greatest(0.01, 1 - days / 800.0))::numeric, 2) END,
-    CASE WHEN purchases > 1 THEN round(spent / purchases * (frequency * 2.5
-        * greatest(0.01, 1 - days / 800.0))::numeric, 2) END,
-    CASE WHEN purchases > 1 THEN as_of + ((365 / frequency)::int || ' days')::interval END,
-    CASE WHEN purchases > 1 THEN 365 / frequency END,
-    CASE WHEN purchases > 1 THEN '' ELSE 'Not enough repeat purchases.' END,
-    as_of, as_of
-FROM (
-    SELECT *,
-        CASE WHEN segment = 'new' THEN 0 ELSE 1 + floor(r2 * 20)::int END AS purchases,
-        CASE segment WHEN 'new' THEN NULL WHEN 'lost' THEN 366 + floor(r4 * 700)::int
-             WHEN 'dormant' THEN 181 + floor(r4 * 184)::int
-             WHEN 'at_risk' THEN 91 + floor(r4 * 89)::int ELSE floor(r4 * 90)::int END AS days,
-        400 + floor(r3 * 1000)::int AS days_seen,
-        floor(r2 * 10)::int AS tickets_extra,
-        (ARRAY['concert', 'comedy', 'theatre', 'sports', 'family'])[1 + floor(r3 * 5)::int]
-            AS top,
-        (ARRAY['jazz', 'opera', 'dance', 'film', 'talk'])[1 + floor(r4 * 5)::int] AS second
-    FROM (
-        SELECT g, %(as_of)s::timestamptz AS as_of,
-            encode(sha256(('api-bench:' || g)::bytea), 'hex') AS customer,
-            r1, r2, r3, r4,
-            CASE WHEN r1 < 0.10 THEN 'new' WHEN r1 < 0.45 THEN 'occasional'
-                 WHEN r1 < 0.65 THEN 'regular' WHEN r1 < 0.70 THEN 'vip'
-                 WHEN r1 < 0.82 THEN 'at_risk' WHEN r1 < 0.92 THEN 'dormant'
-                 ELSE 'lost' END AS segment
-        FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4
-              FROM generate_series(1, %(customers)s) AS g) AS draws
-    ) AS base
-) AS shaped
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN purchases = 0 THEN 0::numeric
-                ELSE round((purchases * (20 + r3 * 280))::numeric, 2) END AS spent,
-           CASE WHEN purchases = 0 THEN 0.0
-                ELSE purchases / greatest(1.0, days_seen / 365.0) END AS frequency
-) AS money
-"""
+# Each scenario's guard: its CPU per request at most this many times ping's.
+GUARDS = {
+    "profile": 3.0,
+    "rfm": 3.0,
+    "clv": 3.0,
+    "insights": 3.0,
+    "segments": 2.0,
+    "search page": 8.0,
+}
+TICKS = os.sysconf("SC_CLK_TCK")
+APPLICATION = get_wsgi_application()
 
 
-def ensure_bench_venue(customers: int) -> tuple[Venue, str, list[str]]:
-    """The bench venue with `customers` profiles and a snapshot, and a reader's token."""
-    venue, _ = Venue.objects.get_or_create(name=VENUE_NAME)
-    if CustomerProfile.objects.filter(venue=venue).count() != customers:
-        print(f"inserting {customers:,} synthetic profiles into {VENUE_NAME!r} ...", flush=True)
-        started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            CustomerProfile.objects.filter(venue=venue).delete()
-            cursor.execute("SELECT setseed(0.42)")
-            cursor.execute(
-                INSERT_PROFILES, {"venue": venue.pk, "as_of": AS_OF, "customers": customers}
-            )
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE customer_intel_customerprofile")
-        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
-        snapshot_recount(venue=venue, as_of=AS_OF, computed_at=AS_OF, run=None)
+def bench_venue() -> tuple[Venue, str, list[str]]:
+    """The venue with the most profiles, a reader's token, and 1,000 of its customers."""
+    largest = (
+        CustomerProfile.objects.values("venue_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("venue_id", "n")
+        .first()
+    )
+    if largest is None:
+        sys.exit("no profiles: run `manage.py demo_data --customers N --events M --recompute`")
+    venue = Venue.objects.get(pk=largest[0])
+    print(f"venue {venue.name!r} ({venue.pk}): {largest[1]:,} profiles")
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
     VenueMembership.objects.get_or_create(user=user, venue=venue, defaults={"can_write": False})
     token, _ = Token.objects.get_or_create(user=user)
@@ -198,369 +97,155 @@ def ensure_bench_venue(customers: int) -> tuple[Venue, str, list[str]]:
     return venue, token.key, sample
 
 
-def start_server(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
-        # One token drives the whole load: the per-token throttle must not cut it off. Per
-        # second, so its log holds one second of requests (a few thousand, as a token at the
-        # default 6,000/min would), not a minute's hundred thousand.
-        "API_THROTTLE_RATE": "1000000/s",
-        "LOG_LEVEL": "ERROR",
+def call(path: str, token: str) -> tuple[str, bytes]:
+    """One request through the WSGI application: its status line and body."""
+    route, _, query = path.partition("?")
+    environ: dict = {
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "HTTP_ACCEPT": "application/json",
+        "SERVER_NAME": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.input": io.BytesIO(),
     }
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "config.wsgi",
-        f"--workers={workers}",
-        f"--worker-class={worker_class}",
-        f"--threads={threads}",
-        f"--bind=127.0.0.1:{port}",
-        "--backlog=256",
-        # A million-row CSV takes longer than the default 30 s worker timeout.
-        "--timeout=600",
-        "--log-level=error",
-        # No access log: request paths may carry raw customer ids.
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not come up")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    server.wait(timeout=30)
-
-
-def require_wrk() -> str:
-    """The path of wrk, the load generator; exits with how to install it when missing."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit(
-            "bench_api.py needs wrk (https://github.com/wg/wrk), an HTTP load generator that "
-            "costs the server little CPU: `apt-get install wrk` (Debian/Ubuntu) or "
-            "`brew install wrk`."
-        )
-    return wrk
-
-
-# Rotates over the scenario's paths and prints the figures as one JSON line. Latencies are in
-# microseconds; `status` counts answers other than 2xx/3xx.
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local counter = 0
-wrk.headers["Authorization"] = "Token %(token)s"
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"requests": %%d, "duration_us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, ' ..
-    '"errors": %%d, "status_errors": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
-
-class CpuMeter:
-    """CPU seconds spent by the gunicorn workers, the database backends serving them, the load
-    generator, and the whole machine, between two readings."""
-
-    def __init__(self, server: subprocess.Popen) -> None:
-        self.server = server
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _process_seconds(self, pids: list[int]) -> dict[int, float]:
-        seconds = {}
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            seconds[pid] = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
-        return seconds
-
-    def _backend_pids(self) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-            )
-            return [pid for (pid,) in cursor.fetchall()]
-
-    def _machine_seconds(self) -> float:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        busy = sum(int(value) for value in fields) - int(fields[3]) - int(fields[4])
-        return busy / self.ticks  # all cores, idle and iowait excluded
-
-    def read(self) -> dict[str, Any]:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return {
-            "server": self._process_seconds(worker_pids(self.server.pid)),
-            # A backend that starts during the run (CONN_MAX_AGE renews connections) counts
-            # from zero; one that ends loses its last reading's share, a slight undercount.
-            "database": self._process_seconds(self._backend_pids()),
-            "client": {0: children.ru_utime + children.ru_stime},
-            "machine": {0: self._machine_seconds()},
-        }
-
-    @staticmethod
-    def spent(before: dict[str, Any], after: dict[str, Any], side: str) -> float:
-        """CPU seconds of `side` between two readings, over the processes alive at the end."""
-        return sum(value - before[side].get(pid, 0.0) for pid, value in after[side].items())
-
-
-def load(
-    wrk: str, port: int, paths: list[str], token: str, concurrency: int, seconds: float
-) -> dict[str, float]:
-    """wrk over `paths` with `concurrency` connections for `seconds`: latency percentiles (ms),
-    requests/s. wrk keeps a connection open when the server allows it (gthread workers) and
-    reconnects when the server closes it (sync workers)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            WRK_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths), "token": token}
-        )
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    response = APPLICATION(environ, lambda line, headers, exc_info=None: status.append(line))
     try:
-        command = [
-            wrk,
-            "--threads=1",
-            f"--connections={concurrency}",
-            f"--duration={seconds:g}s",
-            "--timeout=60s",
-            f"--script={script.name}",
-            f"http://127.0.0.1:{port}",
-        ]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        body = b"".join(response)
     finally:
-        os.unlink(script.name)
-    line = next((ln for ln in output.splitlines() if ln.startswith("WRK ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no figures:\n{output}")
-    figures = json.loads(line[4:])
-    if figures["errors"] or figures["status_errors"]:
-        raise RuntimeError(
-            f"{figures['status_errors']} non-2xx answers and {figures['errors']} socket errors "
-            f"in {figures['requests']} requests to {paths[0]} at concurrency {concurrency}"
-        )
+        response.close()
+    return status[0], body
+
+
+def backend_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def measure(paths: list[str], token: str, seconds: float) -> dict[str, float]:
+    """Requests over `paths` for `seconds`: CPU ms per request (process, backend), wall ms."""
+    pid = backend_pid()
+    requests = 0
+    cpu, db, wall = time.process_time(), backend_cpu_seconds(pid), time.perf_counter()
+    deadline = wall + seconds
+    while time.perf_counter() < deadline:
+        status, body = call(paths[requests % len(paths)], token)
+        if not status.startswith("200"):
+            raise RuntimeError(f"{paths[requests % len(paths)]} answered {status}: {body[:300]}")
+        requests += 1
+    if backend_pid() != pid:
+        raise RuntimeError("the database connection changed during the measurement")
+    process = (time.process_time() - cpu) * 1000 / requests
+    database = (backend_cpu_seconds(pid) - db) * 1000 / requests
     return {
-        "p50": figures["p50"] / 1000,
-        "p95": figures["p95"] / 1000,
-        "p99": figures["p99"] / 1000,
-        "rps": figures["requests"] / (figures["duration_us"] / 1e6),
-        "requests": figures["requests"],
+        "process": process,
+        "database": database,
+        "total": process + database,
+        "wall": (time.perf_counter() - wall) * 1000 / requests,
+        "requests": requests,
     }
 
 
-def measured_load(meter: CpuMeter, *args: Any) -> dict[str, float]:
-    """`load` plus the CPU milliseconds per request of each side, and the machine's load."""
-    before = meter.read()
-    figures = load(*args)
-    after = meter.read()
-    seconds = args[-1]
-    for side in ("server", "database", "client"):
-        figures[f"cpu_{side}"] = meter.spent(before, after, side) * 1000 / figures["requests"]
-    # Cores busy on average during the run, whoever used them.
-    figures["machine_cores"] = meter.spent(before, after, "machine") / seconds
-    return figures
-
-
-def worker_pids(master: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                pids.append(int(entry.name))
-    return pids
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
 
 
-def csv_export(wrk: str, port: int, venue: Venue, token: str) -> dict[str, float]:
-    """Stream every profile as CSV from a one-worker server; time, rows, the worker's RSS."""
-    server = start_server(port, workers=1, worker_class="sync", threads=1)
+def csv_export(venue: Venue, token: str) -> None:
+    """The venue's whole CSV export through the application, consumed chunk by chunk."""
+    before = peak_rss_mb()
+    environ: dict = {
+        "PATH_INFO": f"/customers/venue/{venue.pk}/search",
+        "QUERY_STRING": "format=csv&ordering=-totalSpent",
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "SERVER_NAME": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.input": io.BytesIO(),
+    }
+    setup_testing_defaults(environ)
+    started = time.perf_counter()
+    size = lines = 0
+    response = APPLICATION(environ, lambda *args: None)
     try:
-        load(wrk, port, [f"/customers/venue/{venue.pk}/segments"], token, 1, 1)  # warm up
-        (pid,) = worker_pids(server.pid)
-        before = peak_rss_mb(pid)
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        conn.request(
-            "GET",
-            f"/customers/venue/{venue.pk}/search?format=csv&ordering=-totalSpent",
-            headers={"Authorization": f"Token {token}"},
-        )
-        response = conn.getresponse()
-        first_byte = time.perf_counter() - started
-        size = lines = 0
-        while chunk := response.read(1 << 16):
+        for chunk in response:
             size += len(chunk)
             lines += chunk.count(b"\n")
-        elapsed = time.perf_counter() - started
-        conn.close()
-        if response.status != 200:
-            raise RuntimeError(f"CSV export answered {response.status}")
-        return {
-            "rows": lines - 1,
-            "seconds": elapsed,
-            "first_byte_seconds": first_byte,
-            "megabytes": size / 1e6,
-            "rss_before_mb": before,
-            "rss_peak_mb": peak_rss_mb(pid),
-        }
     finally:
-        stop_server(server)
-
-
-PING = "ping (minimal DRF)"
-PROFILE = "profile"
-SEARCH = "search (2 filters + ordering)"
-SEGMENTS = "segments"
-
-
-def verdicts(
-    results: dict[tuple[str, int], dict[str, float]],
-    runs: dict[tuple[str, int], list[dict[str, float]]],
-    concurrency: int,
-) -> list[str]:
-    """The issue's three latency targets at one concurrency, each met or missed."""
-    ping = results[(PING, concurrency)]
-    search, segments = results[(SEARCH, concurrency)], results[(SEGMENTS, concurrency)]
-    # Each repeat measures the profile right after ping: the median of those pairs' ratios
-    # leaves out the machine's drift between repeats, which the ratio of medians keeps.
-    ratio = statistics.median(
-        profile["p50"] / yardstick["p50"]
-        for profile, yardstick in zip(
-            runs[(PROFILE, concurrency)], runs[(PING, concurrency)], strict=True
-        )
+        response.close()
+    print(
+        f"\nCSV export: {lines - 1:,} rows, {size / 1e6:.0f} MB in "
+        f"{time.perf_counter() - started:.1f} s; peak RSS {before:.0f} MB before, "
+        f"{peak_rss_mb():.0f} MB after"
     )
-    # The absolute targets also in units of ping's p50, which moves with the machine's speed:
-    # what compares runs made on a faster or a slower day.
-    search_units = search["p95"] / ping["p50"]
-    segments_units = segments["p50"] / ping["p50"]
-    checks = [
-        (f"profile p50 {ratio:.2f}x ping, median of paired runs (target <= 1.3x)", ratio <= 1.3),
-        (
-            f"search p95 {search['p95']:.1f} ms, {search_units:.1f}x ping p50 (target <= 50 ms)",
-            search["p95"] <= 50,
-        ),
-        (
-            f"segments p50 {segments['p50']:.1f} ms, {segments_units:.2f}x ping p50 "
-            "(target <= 20 ms)",
-            segments["p50"] <= 20,
-        ),
-    ]
-    return [f"{'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=float, default=10, help="of load per measurement")
-    # Concurrency 1 is the service time without queueing, for reading the others.
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--worker-class", choices=["sync", "gthread"], default=DEFAULT_CLASS)
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--port", type=int, default=18765)
-    parser.add_argument("--skip-csv", action="store_true")
-    parser.add_argument(
-        "--only", nargs="+", choices=["ping", "profile", "search", "segments"], help="scenarios"
-    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds")
+    parser.add_argument("--csv", action="store_true", help="also time the whole CSV export")
     args = parser.parse_args()
-    wrk = require_wrk()
 
-    venue, token, sample = ensure_bench_venue(args.customers)
+    venue, token, sample = bench_venue()
     base = f"/customers/venue/{venue.pk}"
-    scenarios = {
-        PING: ["/bench/ping"],
-        PROFILE: [f"{base}/{customer}" for customer in sample],
-        SEARCH: [f"{base}/search?{query}" for query in SEARCHES],
-        SEGMENTS: [f"{base}/segments"],
+    scenarios: dict[str, list[str]] = {
+        "ping": ["/bench/ping"],
+        "profile": [f"{base}/{customer}" for customer in sample],
+        "rfm": [f"{base}/{customer}/rfm" for customer in sample],
+        "clv": [f"{base}/{customer}/clv" for customer in sample],
+        "insights": [f"{base}/{customer}/insights" for customer in sample],
+        "segments": [f"{base}/segments"],
+        "search page": [f"{base}/search?{query}" for query in SEARCHES],
     }
-    if args.only:
-        scenarios = {
-            name: paths for name, paths in scenarios.items() if name.split()[0] in args.only
-        }
-    server_line = (
-        f"gunicorn {args.workers} {args.worker_class} workers"
-        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-        + f" on {os.cpu_count()} cores"
-    )
-    print(f"venue {venue.pk}: {args.customers:,} profiles; {server_line}; wrk, 1 thread")
-    server = start_server(args.port, args.workers, args.worker_class, args.threads)
-    meter = CpuMeter(server)
-    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
-    try:
-        for paths in scenarios.values():  # warm every worker, thread and database connection
-            load(wrk, args.port, paths, token, max(args.concurrency), 2)
-        for _ in range(args.repeat):
-            for concurrency in args.concurrency:
-                for name, paths in scenarios.items():
-                    figures = measured_load(
-                        meter, wrk, args.port, paths, token, concurrency, args.seconds
-                    )
-                    runs.setdefault((name, concurrency), []).append(figures)
-                    print(
-                        f"  {name} x{concurrency}: p50 {figures['p50']:.1f} ms, "
-                        f"{figures['rps']:.0f} req/s",
-                        flush=True,
-                    )
-    finally:
-        stop_server(server)
+    for paths in scenarios.values():  # warm caches, the connection and the pages read
+        measure(paths, token, min(args.seconds, 2.0))
 
-    results = {
-        key: {field: statistics.median(run[field] for run in values) for field in values[0]}
-        for key, values in runs.items()
-    }
-    print(f"\nmedians over {args.repeat} runs of {args.seconds:g} s each; {server_line}")
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in scenarios}
+    for number in range(args.repeat):
+        for name, paths in scenarios.items():
+            rounds[name].append(measure(paths, token, args.seconds))
+        ping = rounds["ping"][-1]["total"]
+        line = ", ".join(f"{name} {runs[-1]['total'] / ping:.2f}x" for name, runs in rounds.items())
+        print(f"round {number + 1}: ping {ping:.3f} ms CPU; {line}", flush=True)
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(run[field] for run in rounds[name])
+
+    def ratio(name: str) -> float:
+        # Each round's ratio to the ping measured in the same round: the machine's drift
+        # between rounds stays out of it.
+        pairs = zip(rounds[name], rounds["ping"], strict=True)
+        return statistics.median(run["total"] / ping["total"] for run, ping in pairs)
+
     print(
-        f"{'endpoint':30} {'conc':>4} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>6}"
-        f" | CPU ms/request: {'server':>6} {'db':>5} {'wrk':>5} | cores busy"
+        f"\nmedians of {args.repeat} rounds of {args.seconds:g} s; CPU ms per request\n"
+        f"{'scenario':12} {'process':>8} {'database':>9} {'total':>7} {'wall':>7} "
+        f"{'x ping':>7}  guard"
     )
-    for (name, concurrency), median in sorted(
-        results.items(), key=lambda item: (item[0][1], list(scenarios).index(item[0][0]))
-    ):
+    met = 0
+    for name in scenarios:
+        guard = GUARDS.get(name)
+        found = ratio(name)
+        verdict = "" if guard is None else f"<= {guard:g}x {'met' if found <= guard else 'MISSED'}"
+        met += guard is not None and found <= guard
         print(
-            f"{name:30} {concurrency:>4} {median['p50']:>7.1f} {median['p95']:>7.1f} "
-            f"{median['p99']:>7.1f} {median['rps']:>6.0f} | {'':15} {median['cpu_server']:>6.2f} "
-            f"{median['cpu_database']:>5.2f} {median['cpu_client']:>5.2f} | "
-            f"{median['machine_cores']:.2f} of {os.cpu_count()}"
+            f"{name:12} {median(name, 'process'):>8.3f} {median(name, 'database'):>9.3f} "
+            f"{median(name, 'total'):>7.3f} {median(name, 'wall'):>7.3f} {found:>6.2f}x  "
+            f"{verdict}"
         )
-    if len(scenarios) == 4:
-        for concurrency in args.concurrency:
-            print(f"\nconcurrency {concurrency}:")
-            for line in verdicts(results, runs, concurrency):
-                print(f"  {line}")
-
-    if not args.skip_csv:
-        figures = csv_export(wrk, args.port + 1, venue, token)
-        print(
-            f"\nCSV export: {figures['rows']:,} rows, {figures['megabytes']:.0f} MB in "
-            f"{figures['seconds']:.1f} s (first byte after {figures['first_byte_seconds']:.2f} "
-            f"s); worker peak RSS {figures['rss_before_mb']:.0f} MB before, "
-            f"{figures['rss_peak_mb']:.0f} MB after"
-        )
+    print(f"\nguards: {met} of {len(GUARDS)} met")
+    if args.csv:
+        csv_export(venue, token)
 
 
 if __name__ == "__main__":

@@ -53,9 +53,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from customer_intel.demo import BENCH_VENUE_NAME
     from customer_intel.models import CustomerEvent, Venue
     from customer_intel.services.demo_data import demo_venues_delete
-    from customer_intel.services.demo_generator import BENCH_VENUE_NAME
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -15,35 +16,21 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from customer_intel.analytics import thresholds as defaults
+from customer_intel.analytics import vocabulary
+from customer_intel.validators import validate_currency_code, validate_time_zone
 
 PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-class EventType(models.TextChoices):
-    TICKET_PURCHASED = "ticket.purchased"
-    TICKET_REFUNDED = "ticket.refunded"
-    TICKET_SCANNED = "ticket.scanned"
-    PAGE_VIEWED = "page.viewed"
-    CART_ADDED = "cart.added"
-    CAMPAIGN_CLICKED = "campaign.clicked"
-    EMAIL_OPENED = "email.opened"
+def _choices(name: str, vocabulary: type[StrEnum]) -> Any:
+    """Django choices with the vocabulary's values (labels derived from the member names)."""
+    return models.TextChoices(name, [(member.name, member.value) for member in vocabulary])
 
 
-class Segment(models.TextChoices):
-    NEW = "new"
-    OCCASIONAL = "occasional"
-    REGULAR = "regular"
-    VIP = "vip"
-    AT_RISK = "at_risk"
-    DORMANT = "dormant"
-    LOST = "lost"
-
-
-class PurchaseTime(models.TextChoices):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
+EventType = _choices("EventType", vocabulary.EventType)
+Segment = _choices("Segment", vocabulary.Segment)
+PurchaseTime = _choices("PurchaseTime", vocabulary.PurchaseTime)
 
 
 class Venue(models.Model):
@@ -51,11 +38,11 @@ class Venue(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # The time zone the venue's CustomerFacts were aggregated in (local hours and days). When
     # it differs from `timezone`, the next run rebuilds the facts from the event log first.
     facts_timezone = models.CharField(max_length=64, blank=True, default="", editable=False)
-    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
     created_at = models.DateTimeField(auto_now_add=True)
 
     lost_after_days = models.PositiveIntegerField(default=defaults.LOST_AFTER_DAYS)
@@ -269,6 +256,8 @@ class CustomerProfile(models.Model):
     rfm_segment = models.CharField(max_length=32)
 
     insights = models.JSONField(default=list)
+    # Refunds larger than purchases at the venue (a refund may arrive before its purchase).
+    refunds_exceed_purchases = models.BooleanField(default=False, db_default=False)
 
     # Probabilistic predictions (BG/NBD + Gamma-Gamma); null with a reason when no usable fit.
     probability_alive = models.FloatField(null=True)

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers over customer_intel.services.recompute_queue.
+"""Celery tasks: thin wrappers over customer_intel.services.recompute.dispatch.
 
 Beat (django-celery-beat, schedules created by migration 0002 and editable in the admin) calls
 `queue_incremental_recomputes` every few minutes and `queue_full_recomputes` nightly; both only
@@ -13,7 +13,7 @@ from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from customer_intel.services import recompute_queue
+from customer_intel.services.recompute import dispatch
 
 # Errors that say "try again in a moment" (a database restart or failover, a broker blip), not
 # "this run cannot succeed".
@@ -48,7 +48,7 @@ TICK_HARD_TIME_LIMIT = 150
 )
 def recompute_venue(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
     """Run the recompute engine for the queued run `run_id`."""
-    recompute_queue.run_queued_recompute(
+    dispatch.run_queued_recompute(
         run_id=run_id, task_id=self.request.id, is_retry=bool(self.request.retries)
     )
 
@@ -61,7 +61,7 @@ def recompute_venue(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
 )
 def queue_incremental_recomputes() -> None:
     """Beat tick: re-send lost runs; queue an incremental run per venue with pending customers."""
-    recompute_queue.queue_incremental_recomputes()
+    dispatch.queue_incremental_recomputes()
 
 
 @shared_task(
@@ -72,4 +72,4 @@ def queue_incremental_recomputes() -> None:
 )
 def queue_full_recomputes() -> None:
     """Nightly: queue a full run of every venue, staggered."""
-    recompute_queue.queue_full_recomputes()
+    dispatch.queue_full_recomputes()

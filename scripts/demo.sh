@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The service on the embedded default (SQLite file, tasks run in-process) with demo data:
-# installs the project, migrates, creates the demo venues and the `demo` user, prints its token
-# and ready-to-paste curl commands, then serves on 127.0.0.1:8000 until Ctrl-C.
+# installs the project, migrates, creates the demo venues (same seed, same venue ids: curl lines
+# printed by an earlier run keep working) and the `demo` user, prints its token and
+# ready-to-paste curl commands, then serves on 127.0.0.1:8000 until Ctrl-C.
 #
 #   bash scripts/demo.sh              # prepare and serve
 #   bash scripts/demo.sh --no-serve   # prepare only
@@ -27,8 +28,10 @@ bash scripts/bootstrap.sh
 .venv/bin/python manage.py migrate --verbosity 0
 .venv/bin/python manage.py demo_data --reset | sed "s#http://127.0.0.1:8000#http://127.0.0.1:${port}#"
 
+echo
 if [ "$serve" = 1 ]; then
-  echo
   echo "Serving on http://127.0.0.1:${port} (API docs at /api/docs/). Ctrl-C to stop."
   exec .venv/bin/python manage.py runserver "127.0.0.1:${port}" --noreload
 fi
+echo "Not serving (--no-serve). Start the service with:"
+echo "  DJANGO_SETTINGS_MODULE=config.settings.local .venv/bin/python manage.py runserver 127.0.0.1:${port}"

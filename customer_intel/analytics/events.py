@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from customer_intel.analytics.facts import CustomerFactsRow
-from customer_intel.analytics.rules import AFTERNOON, EVENING, MORNING, purchase_time_bucket
-
-TICKET_PURCHASED = "ticket.purchased"
-TICKET_REFUNDED = "ticket.refunded"
+from customer_intel.analytics.vocabulary import (
+    EventType,
+    PurchaseTime,
+    local_day_number,
+    purchase_time_bucket,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,8 @@ def facts_from_events(
     refund_count = refund_cents = refund_quantity = 0
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
-    purchase_dates: set[date] = set()
-    buckets = {MORNING: 0, AFTERNOON: 0, EVENING: 0}
+    purchase_days: set[int] = set()
+    buckets = dict.fromkeys(PurchaseTime, 0)
     category_counts: dict[str, int] = {}
 
     for event in events:
@@ -71,7 +73,7 @@ def facts_from_events(
             first_seen = at
         if last_seen is None or at > last_seen:
             last_seen = at
-        if event.type == TICKET_PURCHASED:
+        if event.type == EventType.TICKET_PURCHASED:
             purchase_count += 1
             purchase_cents += amount_to_cents(event.amount)
             purchase_quantity += event.quantity
@@ -79,14 +81,13 @@ def facts_from_events(
                 first_purchase_at = at
             if last_purchase_at is None or at > last_purchase_at:
                 last_purchase_at = at
-            local = at.astimezone(tz)
-            purchase_dates.add(local.date())
-            buckets[purchase_time_bucket(local.hour)] += 1
+            purchase_days.add(local_day_number(at, tz))
+            buckets[purchase_time_bucket(at.astimezone(tz).hour)] += 1
             if event.event_category:
                 category_counts[event.event_category] = (
                     category_counts.get(event.event_category, 0) + 1
                 )
-        elif event.type == TICKET_REFUNDED:
+        elif event.type == EventType.TICKET_REFUNDED:
             refund_count += 1
             refund_cents += amount_to_cents(event.amount)
             refund_quantity += event.quantity
@@ -105,9 +106,9 @@ def facts_from_events(
         refund_quantity=refund_quantity,
         first_purchase_at=first_purchase_at,
         last_purchase_at=last_purchase_at,
-        purchase_days=len(purchase_dates),
-        morning_purchases=buckets[MORNING],
-        afternoon_purchases=buckets[AFTERNOON],
-        evening_purchases=buckets[EVENING],
+        purchase_days=len(purchase_days),
+        morning_purchases=buckets[PurchaseTime.MORNING],
+        afternoon_purchases=buckets[PurchaseTime.AFTERNOON],
+        evening_purchases=buckets[PurchaseTime.EVENING],
         category_counts=category_counts,
     )

@@ -13,6 +13,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from customer_intel.analytics.formats import (
+    instant_text,
+    money_prose,
+    money_text,
+    probability,
+    purchases,
+)
 from customer_intel.analytics.rules import cents_to_decimal
 from customer_intel.analytics.thresholds import SLIPPING_PROBABILITY_ALIVE
 
@@ -38,7 +45,6 @@ CHURN_RISK_VALID = timedelta(days=7)
 INACTIVE_AFTER_DAYS = 90
 LOW_ENGAGEMENT_VALID = timedelta(days=14)
 HIGH_VALUE_ABOVE_CENTS = 100_000  # 1000.00 in the venue's currency
-_HIGH_VALUE_ABOVE_TEXT = str(cents_to_decimal(HIGH_VALUE_ABOVE_CENTS))
 HIGH_VALUE_VALID = timedelta(days=30)
 LIKELY_TO_BUY_MIN_EXPECTED_30D = 0.5
 LIKELY_TO_BUY_VALID = timedelta(days=7)
@@ -66,8 +72,10 @@ HIGH_VALUE_SLIPPING_ACTIONS = (
 class Insight:
     """One finding about a customer, valid until `valid_until` (the run's as-of + validity).
 
-    `metadata` holds the figures that triggered it, keyed in camelCase and JSON-ready
-    (money as a two-decimal string, like every amount the API serves).
+    `metadata` holds the figures that triggered it, keyed in camelCase and JSON-ready, written
+    as every answer writes them (`analytics.formats`: money as a two-decimal string,
+    probabilities and expected purchases rounded). Amounts in the description carry the
+    venue's currency.
     """
 
     type: str
@@ -89,6 +97,7 @@ class InsightInputs:
     churn_probability: float | None
     days_since_last_purchase: int | None
     total_spent_cents: int
+    currency: str
     probability_alive: float | None = None
     expected_purchases_30d: float | None = None
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE
@@ -110,7 +119,7 @@ def _churn_risk(inputs: InsightInputs) -> Insight | None:
         suggested_actions=CHURN_RISK_ACTIONS,
         valid_until=inputs.as_of + CHURN_RISK_VALID,
         metadata={
-            "churnProbability": churn,
+            "churnProbability": probability(churn),
             "daysSinceLastPurchase": inputs.days_since_last_purchase,
         },
     )
@@ -138,19 +147,20 @@ def _low_engagement(inputs: InsightInputs) -> Insight | None:
 def _high_value(inputs: InsightInputs) -> Insight | None:
     if inputs.total_spent_cents <= HIGH_VALUE_ABOVE_CENTS:
         return None
-    spent = str(cents_to_decimal(inputs.total_spent_cents))
+    spent = cents_to_decimal(inputs.total_spent_cents)
+    mark = cents_to_decimal(HIGH_VALUE_ABOVE_CENTS)
     return Insight(
         type=HIGH_VALUE,
         title="VIP Customer",
         description=(
-            f"Has spent {spent} in total, above the {_HIGH_VALUE_ABOVE_TEXT} mark "
-            "of a high-value customer."
+            f"Has spent {money_prose(spent, inputs.currency)} in total, above the "
+            f"{money_prose(mark, inputs.currency)} mark of a high-value customer."
         ),
         impact=IMPACT_HIGH,
         actionable=True,
         suggested_actions=HIGH_VALUE_ACTIONS,
         valid_until=inputs.as_of + HIGH_VALUE_VALID,
-        metadata={"totalSpent": spent},
+        metadata={"totalSpent": money_text(spent)},
     )
 
 
@@ -167,7 +177,8 @@ def _high_value_slipping(inputs: InsightInputs) -> Insight | None:
         type=HIGH_VALUE_SLIPPING,
         title="High-Value Customer Slipping",
         description=(
-            f"Has spent {spent} in total, but the chance they are still an active customer "
+            f"Has spent {money_prose(spent, inputs.currency)} in total, but the chance they are "
+            "still an active customer "
             f"has fallen to {alive:.0%} (below {inputs.slipping_threshold:.0%})."
         ),
         impact=IMPACT_HIGH,
@@ -175,8 +186,8 @@ def _high_value_slipping(inputs: InsightInputs) -> Insight | None:
         suggested_actions=HIGH_VALUE_SLIPPING_ACTIONS,
         valid_until=inputs.as_of + HIGH_VALUE_SLIPPING_VALID,
         metadata={
-            "totalSpent": str(spent),
-            "probabilityAlive": alive,
+            "totalSpent": money_text(spent),
+            "probabilityAlive": probability(alive),
             "slippingThreshold": inputs.slipping_threshold,
         },
     )
@@ -186,9 +197,9 @@ def _likely_to_buy(inputs: InsightInputs) -> Insight | None:
     expected = inputs.expected_purchases_30d
     if expected is None or expected < LIKELY_TO_BUY_MIN_EXPECTED_30D:
         return None
-    metadata: dict[str, Any] = {"expectedPurchases30d": expected}
+    metadata: dict[str, Any] = {"expectedPurchases30d": purchases(expected)}
     if inputs.probability_alive is not None:
-        metadata["probabilityAlive"] = inputs.probability_alive
+        metadata["probabilityAlive"] = probability(inputs.probability_alive)
     return Insight(
         type=LIKELY_TO_BUY,
         title="Likely To Buy Again",
@@ -220,13 +231,15 @@ def build_insights(
     churn_probability: float | None,
     days_since_last_purchase: int | None,
     total_spent_cents: int,
+    currency: str,
     probability_alive: float | None = None,
     expected_purchases_30d: float | None = None,
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE,
 ) -> list[Insight]:
     """Every insight whose rule matches, in `INSIGHT_RULES` order.
 
-    The model-driven insights (likely to buy, high-value slipping) appear only when the
+    `currency` is the venue's (ISO 4217), written with the amounts in the descriptions. The
+    model-driven insights (likely to buy, high-value slipping) appear only when the
     predictions are given.
     """
     inputs = InsightInputs(
@@ -234,6 +247,7 @@ def build_insights(
         churn_probability=churn_probability,
         days_since_last_purchase=days_since_last_purchase,
         total_spent_cents=total_spent_cents,
+        currency=currency,
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         slipping_threshold=slipping_threshold,
@@ -246,22 +260,15 @@ def build_insights(
     return found
 
 
-def format_datetime(value: datetime) -> str:
-    """ISO 8601 as the API renders it: UTC as "Z" rather than "+00:00"."""
-    # Equal instants in different zones compare (and hash) equal, so the offset is part of
-    # the cache key.
-    return _format_datetime(value, value.utcoffset())
-
-
-# A run formats the same few instants (as-of + each validity) for every customer.
+# A run writes the same few instants (as-of + each validity) for every customer.
 @lru_cache(maxsize=256)
-def _format_datetime(value: datetime, _offset: timedelta | None) -> str:
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _valid_until_text(value: datetime) -> str:
+    return instant_text(value)  # type: ignore[return-value]
 
 
 def insight_to_json(insight: Insight) -> dict[str, Any]:
-    """The stored and served form of an insight: camelCase keys, ISO 8601 `validUntil`."""
+    """The stored and served form of an insight: camelCase keys, `validUntil` an instant as
+    every answer writes one (UTC, "Z", whole seconds)."""
     return {
         "type": insight.type,
         "title": insight.title,
@@ -269,6 +276,6 @@ def insight_to_json(insight: Insight) -> dict[str, Any]:
         "impact": insight.impact,
         "actionable": insight.actionable,
         "suggestedActions": list(insight.suggested_actions),
-        "validUntil": format_datetime(insight.valid_until),
+        "validUntil": _valid_until_text(insight.valid_until),
         "metadata": dict(insight.metadata),
     }

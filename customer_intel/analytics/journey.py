@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-TICKET_PURCHASED = "ticket.purchased"
-CAMPAIGN_CLICKED = "campaign.clicked"
+from customer_intel.analytics.vocabulary import EventType
+
 # A purchase is credited to the last campaign click at most this long before it (inclusive).
 ATTRIBUTION_WINDOW = timedelta(days=30)
 
@@ -115,10 +115,10 @@ def summarize_journey(events: Iterable[JourneyEvent]) -> JourneySummary:
             first_touch = FirstTouch(event.type, at, event.channel, event.campaign)
         if event.channel:
             channels.setdefault(event.channel, None)
-        if event.type == CAMPAIGN_CLICKED and event.campaign:
+        if event.type == EventType.CAMPAIGN_CLICKED and event.campaign:
             last_click_at = at
             last_click_campaign = event.campaign
-        elif event.type == TICKET_PURCHASED:
+        elif event.type == EventType.TICKET_PURCHASED:
             if first_purchase is None:
                 first_purchase = FirstPurchase(at, event.amount)
                 touchpoints = seen_before_instant

@@ -58,12 +58,14 @@ class ProfileValues:
     monetary_score: int | None
     rfm_segment: str
     insights: list[dict[str, Any]]
+    refunds_exceed_purchases: bool = False
 
 
 def compute_profile(
     facts: CustomerFactsRow,
     *,
     as_of: datetime,
+    currency: str,
     thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
     probability_alive: float | None = None,
     expected_purchases_30d: float | None = None,
@@ -71,7 +73,8 @@ def compute_profile(
 ) -> ProfileValues:
     """Every computed profile field of one customer as of `as_of`.
 
-    `facts` must aggregate only events at or before `as_of`. The optional predictions come
+    `facts` must aggregate only events at or before `as_of`; `currency` is the venue's, for the
+    amounts in the insights' text. The optional predictions come
     from the venue's fitted purchase model and only add model-driven insights.
     """
     purchases = facts.purchase_count
@@ -94,6 +97,7 @@ def compute_profile(
         churn_probability=churn,
         days_since_last_purchase=days,
         total_spent_cents=spent_cents,
+        currency=currency,
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         slipping_threshold=slipping_threshold,
@@ -135,4 +139,7 @@ def compute_profile(
         monetary_score=rfm.monetary_score,
         rfm_segment=rfm.segment,
         insights=[insight_to_json(insight) for insight in insights] if insights else [],
+        refunds_exceed_purchases=rules.refunds_exceed_purchases(
+            facts.purchase_cents, facts.refund_cents
+        ),
     )

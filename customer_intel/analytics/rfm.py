@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from customer_intel.analytics.rules import cents_to_decimal
+from customer_intel.analytics.vocabulary import RFM_SEGMENTS as RFM_SEGMENTS  # re-exported
+from customer_intel.analytics.vocabulary import RfmSegment
 
 # (lower bound, score), highest first; recency is "at most N days", the others "at least".
 RECENCY_SCORE_MAX_DAYS: tuple[tuple[int, int], ...] = ((30, 5), (60, 4), (90, 3), (180, 2))
@@ -25,67 +27,66 @@ MONETARY_SCORE_MIN_CENTS: tuple[tuple[int, int], ...] = (
 LOWEST_SCORE = 1
 SCORES = (1, 2, 3, 4, 5)
 
-CHAMPIONS = "Champions"
-LOYAL_CUSTOMERS = "Loyal Customers"
-POTENTIAL_LOYALISTS = "Potential Loyalists"
-RECENT_CUSTOMERS = "Recent Customers"
-PROMISING = "Promising"
-NEW_CUSTOMERS = "New Customers"
-NEED_ATTENTION = "Need Attention"
-ABOUT_TO_SLEEP = "About To Sleep"
-AT_RISK = "At Risk"
-CANT_LOSE_THEM = "Can't Lose Them"
-HIBERNATING = "Hibernating"
-LOST = "Lost"
-PROSPECTS = "Prospects"
-
-# Every name an RFM analysis can give, best customers first; Prospects have no purchase.
-RFM_SEGMENTS: tuple[str, ...] = (
-    CHAMPIONS,
-    LOYAL_CUSTOMERS,
-    POTENTIAL_LOYALISTS,
-    RECENT_CUSTOMERS,
-    PROMISING,
-    NEW_CUSTOMERS,
-    NEED_ATTENTION,
-    ABOUT_TO_SLEEP,
-    AT_RISK,
-    CANT_LOSE_THEM,
-    HIBERNATING,
-    LOST,
-    PROSPECTS,
-)
-
 # The audit's named codes ("RFM" digits); they take precedence over the grid.
-NAMED_CODES: dict[str, str] = {
-    "555": CHAMPIONS,
-    "554": CHAMPIONS,
-    "454": LOYAL_CUSTOMERS,
-    "543": POTENTIAL_LOYALISTS,
-    "533": RECENT_CUSTOMERS,
-    "332": PROMISING,
-    "311": NEW_CUSTOMERS,
-    "211": HIBERNATING,
-    "112": AT_RISK,
-    "111": LOST,
+NAMED_CODES: dict[str, RfmSegment] = {
+    "555": RfmSegment.CHAMPIONS,
+    "554": RfmSegment.CHAMPIONS,
+    "454": RfmSegment.LOYAL_CUSTOMERS,
+    "543": RfmSegment.POTENTIAL_LOYALISTS,
+    "533": RfmSegment.RECENT_CUSTOMERS,
+    "332": RfmSegment.PROMISING,
+    "311": RfmSegment.NEW_CUSTOMERS,
+    "211": RfmSegment.HIBERNATING,
+    "112": RfmSegment.AT_RISK,
+    "111": RfmSegment.LOST,
 }
 
 # The standard recency x frequency grid: RF_GRID[recency score][frequency score - 1].
-RF_GRID: dict[int, tuple[str, str, str, str, str]] = {
-    5: (NEW_CUSTOMERS, POTENTIAL_LOYALISTS, POTENTIAL_LOYALISTS, CHAMPIONS, CHAMPIONS),
-    4: (PROMISING, POTENTIAL_LOYALISTS, POTENTIAL_LOYALISTS, LOYAL_CUSTOMERS, LOYAL_CUSTOMERS),
-    3: (ABOUT_TO_SLEEP, ABOUT_TO_SLEEP, NEED_ATTENTION, LOYAL_CUSTOMERS, LOYAL_CUSTOMERS),
-    2: (HIBERNATING, HIBERNATING, AT_RISK, AT_RISK, CANT_LOSE_THEM),
-    1: (LOST, HIBERNATING, AT_RISK, AT_RISK, CANT_LOSE_THEM),
+RF_GRID: dict[int, tuple[RfmSegment, ...]] = {
+    5: (
+        RfmSegment.NEW_CUSTOMERS,
+        RfmSegment.POTENTIAL_LOYALISTS,
+        RfmSegment.POTENTIAL_LOYALISTS,
+        RfmSegment.CHAMPIONS,
+        RfmSegment.CHAMPIONS,
+    ),
+    4: (
+        RfmSegment.PROMISING,
+        RfmSegment.POTENTIAL_LOYALISTS,
+        RfmSegment.POTENTIAL_LOYALISTS,
+        RfmSegment.LOYAL_CUSTOMERS,
+        RfmSegment.LOYAL_CUSTOMERS,
+    ),
+    3: (
+        RfmSegment.ABOUT_TO_SLEEP,
+        RfmSegment.ABOUT_TO_SLEEP,
+        RfmSegment.NEED_ATTENTION,
+        RfmSegment.LOYAL_CUSTOMERS,
+        RfmSegment.LOYAL_CUSTOMERS,
+    ),
+    2: (
+        RfmSegment.HIBERNATING,
+        RfmSegment.HIBERNATING,
+        RfmSegment.AT_RISK,
+        RfmSegment.AT_RISK,
+        RfmSegment.CANT_LOSE_THEM,
+    ),
+    1: (
+        RfmSegment.LOST,
+        RfmSegment.HIBERNATING,
+        RfmSegment.AT_RISK,
+        RfmSegment.AT_RISK,
+        RfmSegment.CANT_LOSE_THEM,
+    ),
 }
 
 
-def _segment_for(r: int, f: int, m: int) -> str:
+def _segment_for(r: int, f: int, m: int) -> RfmSegment:
     return NAMED_CODES.get(f"{r}{f}{m}") or RF_GRID[r][f - 1]
 
 
 # All 125 codes resolved once: the per-customer lookup is then a single dict access.
-_SEGMENT_BY_SCORES: dict[tuple[int, int, int], str] = {
+_SEGMENT_BY_SCORES: dict[tuple[int, int, int], RfmSegment] = {
     (r, f, m): _segment_for(r, f, m) for r in SCORES for f in SCORES for m in SCORES
 }
 
@@ -133,7 +134,7 @@ def monetary_score(total_spent_cents: int) -> int:
     return LOWEST_SCORE
 
 
-def rfm_segment(r: int, f: int, m: int) -> str:
+def rfm_segment(r: int, f: int, m: int) -> RfmSegment:
     """The segment name of a score triple: the audit's named codes first, then the RxF grid."""
     try:
         return _SEGMENT_BY_SCORES[(r, f, m)]
@@ -151,7 +152,7 @@ def rfm_analysis(
     """The RFM analysis of one customer."""
     total_spent = cents_to_decimal(total_spent_cents)
     if days_since_last_purchase is None:
-        return RfmResult(None, total_tickets, total_spent, None, None, None, PROSPECTS)
+        return RfmResult(None, total_tickets, total_spent, None, None, None, RfmSegment.PROSPECTS)
     r = recency_score(days_since_last_purchase)
     f = frequency_score(purchase_frequency)
     m = monetary_score(total_spent_cents)

@@ -12,6 +12,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from customer_intel.analytics.thresholds import DEFAULT_THRESHOLDS, SegmentThresholds
+from customer_intel.analytics.vocabulary import HORIZON_YEARS, PurchaseTime, Segment
+from customer_intel.analytics.vocabulary import SEGMENTS as SEGMENTS  # re-exported
 
 SECONDS_PER_DAY = 86_400
 # A Julian year, so leap years neither inflate nor deflate a long-standing customer's rate.
@@ -24,15 +26,6 @@ MIN_FREQUENCY_YEARS = 1.0
 FREQUENCY_DECIMALS = 4
 _FREQUENCY_SCALE = 10**FREQUENCY_DECIMALS
 
-NEW = "new"
-OCCASIONAL = "occasional"
-REGULAR = "regular"
-VIP = "vip"
-AT_RISK = "at_risk"
-DORMANT = "dormant"
-LOST = "lost"
-SEGMENTS: tuple[str, ...] = (NEW, OCCASIONAL, REGULAR, VIP, AT_RISK, DORMANT, LOST)
-
 # Churn: (days since last purchase strictly above, base probability), checked in order.
 CHURN_BY_DAYS: tuple[tuple[int, float], ...] = ((180, 0.8), (90, 0.6), (60, 0.4), (30, 0.2))
 CHURN_BASE = 0.1
@@ -43,15 +36,7 @@ CHURN_DECIMALS = 4
 
 _ONE_CENT = Decimal("0.01")
 
-HORIZON_YEARS = 3
 PREFERRED_EVENT_TYPES_LIMIT = 3
-
-MORNING = "morning"
-AFTERNOON = "afternoon"
-EVENING = "evening"
-PURCHASE_TIMES: tuple[str, ...] = (MORNING, AFTERNOON, EVENING)
-MORNING_BEFORE_HOUR = 12
-AFTERNOON_BEFORE_HOUR = 17
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -94,6 +79,12 @@ def total_spent_cents(purchase_cents: int, refund_cents: int) -> int:
     return net if net > 0 else 0
 
 
+def refunds_exceed_purchases(purchase_cents: int, refund_cents: int) -> bool:
+    """Refunds larger than the purchases they could refund: accepted (a feed may deliver a
+    refund before its purchase) but flagged, since the totals are floored at zero."""
+    return refund_cents > purchase_cents
+
+
 def total_tickets(purchase_quantity: int, refund_quantity: int) -> int:
     """Tickets bought minus tickets refunded, never below zero."""
     net = purchase_quantity - refund_quantity
@@ -114,7 +105,7 @@ def segment(
     total_spent_cents: int,
     purchase_frequency: float,
     thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
-) -> str:
+) -> Segment:
     """The customer segment: the first matching rule, every comparison strict.
 
     No purchase → new; then lost / dormant / at_risk by days since the last purchase; then
@@ -122,20 +113,20 @@ def segment(
     """
     days = days_since_last_purchase
     if days is None:
-        return NEW
+        return Segment.NEW
     if days > thresholds.lost_after_days:
-        return LOST
+        return Segment.LOST
     if days > thresholds.dormant_after_days:
-        return DORMANT
+        return Segment.DORMANT
     if days > thresholds.at_risk_after_days:
-        return AT_RISK
+        return Segment.AT_RISK
     if purchase_frequency > thresholds.vip_min_frequency and total_spent_cents > _cents_of(
         thresholds.vip_min_spent
     ):
-        return VIP
+        return Segment.VIP
     if purchase_frequency > thresholds.regular_min_frequency:
-        return REGULAR
-    return OCCASIONAL
+        return Segment.REGULAR
+    return Segment.OCCASIONAL
 
 
 @lru_cache(maxsize=64)
@@ -193,22 +184,13 @@ def preferred_event_types(category_counts: Mapping[str, int]) -> list[str]:
     return [name for _count, name in ranked[:PREFERRED_EVENT_TYPES_LIMIT]]
 
 
-def purchase_time(morning: int, afternoon: int, evening: int) -> str | None:
+def purchase_time(morning: int, afternoon: int, evening: int) -> PurchaseTime | None:
     """The most common purchase-time bucket; ties go to the earlier bucket; None when no
     purchase falls in any bucket."""
     if morning <= 0 and afternoon <= 0 and evening <= 0:
         return None
     if morning >= afternoon and morning >= evening:
-        return MORNING
+        return PurchaseTime.MORNING
     if afternoon >= evening:
-        return AFTERNOON
-    return EVENING
-
-
-def purchase_time_bucket(local_hour: int) -> str:
-    """The bucket of a purchase's local hour (0-23) in the venue's time zone."""
-    if local_hour < MORNING_BEFORE_HOUR:
-        return MORNING
-    if local_hour < AFTERNOON_BEFORE_HOUR:
-        return AFTERNOON
-    return EVENING
+        return PurchaseTime.AFTERNOON
+    return PurchaseTime.EVENING

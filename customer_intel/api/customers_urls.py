@@ -8,18 +8,24 @@ profile route last: a raw customer id spelled like a fixed word is reachable by 
 
 from django.urls import path
 
-from customer_intel.api import customers_views as views
+from customer_intel.api import customer_views, search_views, venue_views
 
 VENUE = "venue/<str:venue_id>"
 CUSTOMER = VENUE + "/<path:customer_id>"
 
 urlpatterns = [
-    path(f"{VENUE}/segments", views.SegmentsView.as_view(), name="customer-segments"),
-    path(f"{VENUE}/search", views.CustomerSearchView.as_view(), name="customer-search"),
-    path(f"{VENUE}/recompute", views.RecomputeView.as_view(), name="customer-recompute"),
-    path(f"{CUSTOMER}/insights", views.CustomerInsightsView.as_view(), name="customer-insights"),
-    path(f"{CUSTOMER}/journey", views.CustomerJourneyView.as_view(), name="customer-journey"),
-    path(f"{CUSTOMER}/rfm", views.CustomerRfmView.as_view(), name="customer-rfm"),
-    path(f"{CUSTOMER}/clv", views.CustomerClvView.as_view(), name="customer-clv"),
-    path(CUSTOMER, views.CustomerProfileView.as_view(), name="customer-profile"),
+    path(f"{VENUE}/segments", venue_views.SegmentsView.as_view(), name="customer-segments"),
+    path(f"{VENUE}/search", search_views.CustomerSearchView.as_view(), name="customer-search"),
+    path(f"{VENUE}/recompute", venue_views.RecomputeView.as_view(), name="customer-recompute"),
+    path(
+        f"{CUSTOMER}/insights",
+        customer_views.CustomerInsightsView.as_view(),
+        name="customer-insights",
+    ),
+    path(
+        f"{CUSTOMER}/journey", customer_views.CustomerJourneyView.as_view(), name="customer-journey"
+    ),
+    path(f"{CUSTOMER}/rfm", customer_views.CustomerRfmView.as_view(), name="customer-rfm"),
+    path(f"{CUSTOMER}/clv", customer_views.CustomerClvView.as_view(), name="customer-clv"),
+    path(CUSTOMER, customer_views.CustomerProfileView.as_view(), name="customer-profile"),
 ]

@@ -9,10 +9,44 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customer_intel.models import EventType
 from customer_intel.services import event_validation as rules
+
+_CONTROL = rules.CONTROL_CHARS
+_SPACE = rules.WHITESPACE_CHARS
+# Documented patterns of the rules in event_validation: no control characters anywhere, and a
+# required id with at least one character that is not white space.
+_NO_CONTROL = RegexValidator(f"^[^{_CONTROL}]*$")
+_REQUIRED_TEXT = RegexValidator(f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 9_999_999_999.99,
+                "multipleOf": 0.01,
+            },
+            {
+                "type": "string",
+                "maxLength": rules.MAX_AMOUNT_TEXT_LENGTH,
+                # White space around, no sign, up to 10 integer digits (after leading zeros) and
+                # at most 2 decimal places (trailing zeros aside).
+                "pattern": f"^[{_SPACE}]*0*[0-9]{{1,10}}(\\.[0-9]{{1,2}}0*)?[{_SPACE}]*$",
+            },
+        ],
+        "nullable": True,
+    }
+)
+class AmountField(serializers.Field):
+    """A JSON number or a numeric string, >= 0, below 10,000,000,000, at most 2 decimal places
+    (documentation only: event_validation checks the rows)."""
 
 
 class EventInSerializer(serializers.Serializer):
@@ -20,23 +54,24 @@ class EventInSerializer(serializers.Serializer):
 
     eventId = serializers.CharField(  # the JSON contract is camelCase
         max_length=rules.MAX_EVENT_ID_LENGTH,
+        validators=[_REQUIRED_TEXT],
         help_text="Client-chosen id, unique per venue: the idempotency key.",
     )
     customerId = serializers.CharField(
         max_length=rules.MAX_CUSTOMER_ID_LENGTH,
+        validators=[_REQUIRED_TEXT],
         help_text="Raw customer id; stored only as its keyed pseudonym.",
     )
     type = serializers.ChoiceField(choices=EventType.choices)
     occurredAt = serializers.DateTimeField(
-        help_text="ISO-8601 with a time zone offset; at most 5 minutes in the future."
+        help_text="ISO-8601 with a time zone offset; not before 1990-01-01, at most 5 minutes "
+        "in the future."
     )
-    amount = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
+    amount = AmountField(
         required=False,
         allow_null=True,
-        help_text="Required for ticket.purchased and ticket.refunded; a number or numeric string.",
+        help_text="Required for ticket.purchased and ticket.refunded; a number or numeric string "
+        '("12.50"), not negative.',
     )
     quantity = serializers.IntegerField(
         min_value=1, max_value=rules.MAX_QUANTITY, required=False, default=1
@@ -46,15 +81,25 @@ class EventInSerializer(serializers.Serializer):
     )
     eventCategory = serializers.CharField(
         max_length=rules.MAX_EVENT_CATEGORY_LENGTH,
+        validators=[_NO_CONTROL],
+        allow_blank=True,
         required=False,
         allow_null=True,
         help_text='The kind of show: "concert", "comedy", ...',
     )
     channel = serializers.CharField(
-        max_length=rules.MAX_CHANNEL_LENGTH, required=False, allow_null=True
+        max_length=rules.MAX_CHANNEL_LENGTH,
+        validators=[_NO_CONTROL],
+        allow_blank=True,
+        required=False,
+        allow_null=True,
     )
     campaign = serializers.CharField(
-        max_length=rules.MAX_CAMPAIGN_LENGTH, required=False, allow_null=True
+        max_length=rules.MAX_CAMPAIGN_LENGTH,
+        validators=[_NO_CONTROL],
+        allow_blank=True,
+        required=False,
+        allow_null=True,
     )
     properties = serializers.DictField(
         required=False,

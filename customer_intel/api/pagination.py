@@ -6,13 +6,16 @@ customers without purchases. This paginator orders `field, id` in one direction,
 last in both directions, and walks the two parts (values, then nulls) with separate
 index-friendly queries, so a page deep in a million rows costs the same as the first one.
 
-The cursor is signed: a client cannot forge positions, and a cursor made for one ordering is
-refused under another.
+The cursor is signed and bound to what it was issued for (the venue, the filters, the
+ordering: a `binding` the view gives): a client cannot forge a position, and a cursor of
+another search is refused naming `cursor`. It names its last row by a key the client already
+sees (the customer's pseudonym, the event's id), never by the internal row id, which the next
+page looks up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -20,23 +23,32 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
-from django.db.models import F, Model, Q, QuerySet
+from django.db import OperationalError, transaction
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.crypto import salted_hmac
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
-
-from customer_intel.api.compiled import CompiledShapes
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 PAGE_SIZE_PARAM = "pageSize"
 CURSOR_PARAM = "cursor"
-_CURSOR_SALT = "customer_intel.api.cursor"
+MAX_CURSOR_LENGTH = 1000
+CURSOR_SALT = "customer_intel.api.cursor"
 # How long a page's index walk may take before the filtered rows are sorted instead.
 WALK_BUDGET = "30ms"
 _QUERY_CANCELED = "57014"
+
+PAGE_SIZE_SCHEMA = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_PAGE_SIZE,
+    "default": DEFAULT_PAGE_SIZE,
+}
+# An empty cursor is no cursor: the first page.
+CURSOR_SCHEMA = {"type": "string", "maxLength": MAX_CURSOR_LENGTH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,12 @@ def page_size_from(request: Request) -> int:
     return int(raw)
 
 
+def cursor_binding(*parts: object) -> str:
+    """A short keyed digest of what a cursor is issued for (the parts' text, in order)."""
+    text = "\x1f".join(str(part) for part in parts)
+    return salted_hmac(CURSOR_SALT, text).hexdigest()[:20]
+
+
 def ordered(queryset: QuerySet, order: KeysetOrder) -> Iterator[QuerySet]:
     """The querysets that together yield every row in `order`: values, then nulls."""
     yield _ordered_values(queryset, order)
@@ -96,9 +114,12 @@ def _ordered_nulls(queryset: QuerySet, order: KeysetOrder) -> QuerySet:
     return queryset.order_by(F("id").desc() if order.descending else F("id").asc())
 
 
-def _after_values(queryset: QuerySet, order: KeysetOrder, value: Any, last_id: int) -> QuerySet:
+def _after(queryset: QuerySet, order: KeysetOrder, position: _Position | None) -> QuerySet:
+    """The values part of `queryset` after `position`, in order."""
     queryset = _ordered_values(queryset, order)
-    field = order.field
+    if position is None:
+        return queryset
+    field, value, last_id = order.field, position.value, position.id
     # The `>=` bound is redundant with the OR but lets PostgreSQL use it as an index
     # condition on (venue, field, id) instead of a filter applied row by row.
     if order.descending:
@@ -108,11 +129,11 @@ def _after_values(queryset: QuerySet, order: KeysetOrder, value: Any, last_id: i
     return queryset.filter(after, **{f"{field}__gte": value})
 
 
-def _after_nulls(queryset: QuerySet, order: KeysetOrder, last_id: int | None) -> QuerySet:
+def _after_nulls(queryset: QuerySet, order: KeysetOrder, position: _Position | None) -> QuerySet:
     queryset = _ordered_nulls(queryset, order)
-    if last_id is None:
+    if position is None:
         return queryset
-    return queryset.filter(**{"id__lt" if order.descending else "id__gt": last_id})
+    return queryset.filter(**{"id__lt" if order.descending else "id__gt": position.id})
 
 
 def _within_budget(connection: Any, walk: Callable[[], list[Any]]) -> list[Any]:
@@ -141,59 +162,47 @@ def _within_budget(connection: Any, walk: Callable[[], list[Any]]) -> list[Any]:
             cursor.execute(restore, [previous, False])
 
 
-@dataclass(frozen=True)
-class PageSource:
-    """The rows to page, built from values so that each page query is compiled once per
-    shape (`CompiledShapes`): `build(values)` is the filtered queryset (a `values_list` of
-    named rows), and `key` names everything else it depends on."""
-
-    key: Hashable
-    values: dict[str, Any]
-    build: Callable[[dict[str, Any]], QuerySet]
-    shapes: CompiledShapes | None = None
-    db: str = DEFAULT_DB_ALIAS
-
-    @classmethod
-    def of(cls, queryset: QuerySet) -> PageSource:
-        return cls(key=None, values={}, build=lambda values: queryset, db=queryset.db)
-
-
-_POSITION_VALUE = "position.value"
-_POSITION_ID = "position.id"
-
-
 class KeysetPaginator:
-    """Pages a queryset in a `KeysetOrder`; `next_url` is None on the last page."""
+    """Pages a queryset in a `KeysetOrder`; `next_url` is None on the last page.
+
+    `positions` is the unfiltered queryset the rows come from, where the cursor's `key_field`
+    (unique in it) finds the last row's id; `binding` is what the cursor is bound to (see
+    `cursor_binding`).
+    """
 
     def __init__(
         self,
         *,
         request: Request,
         order: KeysetOrder,
-        model: type[Model],
+        positions: QuerySet,
+        key_field: str,
+        binding: str,
         sort_fallback: bool = False,
     ) -> None:
         """`sort_fallback`: the filters select few enough rows to sort (see search_plan);
         the index walk then gets WALK_BUDGET, and the rows are sorted if it runs out."""
         self.request = request
         self.order = order
+        self.positions = positions
+        self.key_field = key_field
+        self.binding = binding
         self.sort_fallback = sort_fallback
-        # Turns a cursor's JSON value back into the field's Python type.
-        self.model_field = model._meta.get_field(order.field)
         self.page_size = page_size_from(request)
         self.position = self._decode(request.query_params.get(CURSOR_PARAM))
         self.next_url: str | None = None
 
-    def page(self, rows: QuerySet | PageSource) -> list[Any]:
-        """At most `page_size` rows after the cursor's position: model instances, or named
-        rows (`values_list(..., named=True)`) holding `id` and the ordering field."""
-        source = rows if isinstance(rows, PageSource) else PageSource.of(rows)
+    def page(self, rows: QuerySet) -> list[Any]:
+        """At most `page_size` rows after the cursor's position. `rows` must give model
+        instances or named rows holding the ordering field and the key field."""
         wanted = self.page_size + 1
+        position = self.position
         page: list[Any] = []
-        if self.position is None or not self.position.in_nulls:
-            page = self._values_page(source, wanted)
+        if position is None or not position.in_nulls:
+            page = self._values_page(rows, wanted)
         if len(page) < wanted and self.order.nullable:
-            page += self._rows(source, self.order, wanted - len(page), nulls=True)
+            in_nulls = position if position is not None and position.in_nulls else None
+            page += list(_after_nulls(rows, self.order, in_nulls)[: wanted - len(page)])
         if len(page) > self.page_size:
             page = page[: self.page_size]
             self.next_url = replace_query_param(
@@ -201,47 +210,21 @@ class KeysetPaginator:
             )
         return page
 
-    def _values_page(self, source: PageSource, wanted: int) -> list[Any]:
-        connection = connections[source.db]
+    def _values_page(self, rows: QuerySet, wanted: int) -> list[Any]:
+        position = self.position
+        connection = transaction.get_connection(rows.db)
         if not self.sort_fallback or connection.vendor != "postgresql":
-            return self._rows(source, self.order, wanted)
+            return list(_after(rows, self.order, position)[:wanted])
         # The walk is fast unless the selected rows sit at the far end of the index (customers
         # who never bought, in descending value): it gets a budget, then the rows are sorted.
         try:
-            return _within_budget(connection, lambda: self._rows(source, self.order, wanted))
+            return _within_budget(
+                connection, lambda: list(_after(rows, self.order, position)[:wanted])
+            )
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != _QUERY_CANCELED:
                 raise
-        return self._rows(source, replace(self.order, sort_rows=True), wanted)
-
-    def _rows(
-        self, source: PageSource, order: KeysetOrder, limit: int, *, nulls: bool = False
-    ) -> list[Any]:
-        """Up to `limit` rows after the position among the field's values (or its nulls)."""
-        values = dict(source.values)
-        position = self.position
-        if position is not None and position.in_nulls == nulls:
-            if not nulls:
-                values[_POSITION_VALUE] = position.value
-            values[_POSITION_ID] = position.id
-        after_position = _POSITION_ID in values
-
-        def build(values: dict[str, Any]) -> QuerySet:
-            queryset = source.build(values)
-            if nulls:
-                return _after_nulls(queryset, order, values.get(_POSITION_ID))[:limit]
-            if not after_position:
-                return _ordered_values(queryset, order)[:limit]
-            return _after_values(queryset, order, values[_POSITION_VALUE], values[_POSITION_ID])[
-                :limit
-            ]
-
-        if source.shapes is not None:
-            key = (source.key, order, limit, nulls, after_position)
-            rows = source.shapes.rows(key, values, build)
-            if rows is not None:
-                return rows
-        return list(build(values))
+        return list(_after(rows, replace(self.order, sort_rows=True), position)[:wanted])
 
     def _encode(self, row: Any) -> str:
         value = getattr(row, self.order.field)
@@ -249,26 +232,44 @@ class KeysetPaginator:
             value = value.isoformat()
         elif isinstance(value, Decimal):
             value = str(value)
-        payload = {"o": self.order.key, "v": value, "i": row.id, "n": value is None}
-        return signing.dumps(payload, salt=_CURSOR_SALT)
+        payload = {
+            "b": self.binding,
+            "k": getattr(row, self.key_field),
+            "v": value,
+            "n": value is None,
+        }
+        return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
 
     def _decode(self, raw: str | None) -> _Position | None:
-        if raw is None:
+        if not raw:
             return None
         invalid = ValidationError({CURSOR_PARAM: ["Invalid cursor."]})
-        if len(raw) > 1000:
+        if len(raw) > MAX_CURSOR_LENGTH:
             raise invalid
         try:
-            payload = signing.loads(raw, salt=_CURSOR_SALT)
+            payload = signing.loads(raw, salt=CURSOR_SALT)
         except signing.BadSignature as exc:
             raise invalid from exc
-        if not isinstance(payload, dict) or payload.get("o") != self.order.key:
-            raise ValidationError({CURSOR_PARAM: ["Cursor does not match this ordering."]})
+        if not isinstance(payload, dict) or not isinstance(payload.get("k"), str):
+            raise invalid
+        if payload.get("b") != self.binding:
+            raise ValidationError(
+                {CURSOR_PARAM: ["This cursor was issued for another venue, filters or ordering."]}
+            )
         in_nulls = bool(payload.get("n"))
         value = payload.get("v")
         if not in_nulls:
             try:
-                value = self.model_field.to_python(value)
+                value = self.positions.model._meta.get_field(self.order.field).to_python(value)
             except DjangoValidationError as exc:
                 raise invalid from exc
-        return _Position(value=value, id=int(payload.get("i", 0)), in_nulls=in_nulls)
+        last_id = (
+            self.positions.filter(**{self.key_field: payload["k"]})
+            .values_list("id", flat=True)
+            .first()
+        )
+        if last_id is None:
+            raise ValidationError(
+                {CURSOR_PARAM: ["The cursor's last row no longer exists; start again."]}
+            )
+        return _Position(value=value, id=last_id, in_nulls=in_nulls)

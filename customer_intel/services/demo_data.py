@@ -7,12 +7,14 @@ up even when this command does not run it.
 
 Re-running is safe: demo venues are found again by name, a venue that already holds this
 seed's events is left as it is, and a venue holding other events is refused (use `reset`)
-rather than mixed with a second dataset.
+rather than mixed with a second dataset. A venue's id is derived from the seed and its name,
+so `reset` recreates it with the same id and curl lines printed by an earlier run stay valid.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from customer_intel import demo as generator
+from customer_intel.demo import DemoPlan, EventChunk, VenuePlan
 from customer_intel.models import (
     CustomerEvent,
     PendingCustomer,
@@ -32,10 +36,11 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import pseudonymize
-from customer_intel.services import demo_generator as generator
-from customer_intel.services.demo_generator import DemoPlan, EventChunk, VenuePlan
+from customer_intel.services.venues import venue_create
 
 DEMO_USERNAME = "demo"
+# Demo venue ids are uuid5 names in this namespace: one seed, one id per venue name.
+_DEMO_VENUE_NAMESPACE = uuid.UUID("5e0c1f1e-7d4a-4f43-9a57-3b0c2f7d9e10")
 _EVENTS = CustomerEvent._meta.db_table
 _PENDING = PendingCustomer._meta.db_table
 _COPY_EVENTS = (
@@ -128,11 +133,25 @@ def demo_user_provision(*, venues: list[Venue]) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
-def _venue_for(venue_plan: VenuePlan) -> Venue:
-    venue = Venue.objects.filter(name=venue_plan.name).order_by("created_at").first()
+def demo_venue_id(*, seed: int, name: str) -> uuid.UUID:
+    """The id a demo venue of this name gets for this seed, whenever it is created."""
+    return uuid.uuid5(_DEMO_VENUE_NAMESPACE, f"{seed}:{name}")
+
+
+def _venue_for(plan: DemoPlan, venue_plan: VenuePlan) -> Venue:
+    venue_id = demo_venue_id(seed=plan.seed, name=venue_plan.name)
+    venue = (
+        Venue.objects.filter(pk=venue_id).first()
+        or Venue.objects.filter(name=venue_plan.name).order_by("created_at").first()
+    )
     if venue is None:
-        venue = Venue.objects.create(
-            name=venue_plan.name, timezone=venue_plan.timezone, currency=venue_plan.currency
+        venue = venue_create(
+            venue=Venue(
+                id=venue_id,
+                name=venue_plan.name,
+                timezone=venue_plan.timezone,
+                currency=venue_plan.currency,
+            )
         )
     return venue
 
@@ -150,7 +169,7 @@ def _venue_create(
     with transaction.atomic():
         # Locked for the whole load: a concurrent reset waits for it to commit, and a second
         # load of the same venue waits and then finds its events.
-        venue = Venue.objects.select_for_update().get(pk=_venue_for(venue_plan).pk)
+        venue = Venue.objects.select_for_update().get(pk=_venue_for(plan, venue_plan).pk)
         existing = CustomerEvent.objects.filter(venue=venue)
         if existing.exists():
             if existing.filter(event_id=f"{prefix}0").exists():

@@ -8,25 +8,21 @@ replay a batch after a timeout without double counting.
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from customer_intel.db.bulk import execute_binary
 from customer_intel.models import CustomerEvent, PendingCustomer, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.event_validation import (
-    EVENT_FIELDS,
-    REQUIRED_FIELDS,
     ValidatedEvent,
-    validate_csv_records,
 )
-from customer_intel.services.server_bound import execute_server_bound
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +140,7 @@ def _insert_postgresql(
         channels.append(event.channel)
         campaigns.append(event.campaign)
         properties.append(event.properties_json)
-    return execute_server_bound(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
+    return execute_binary(_INSERT_EVENTS_SQL, [venue.pk, now, *columns])
 
 
 def _insert_portable(*, venue: Venue, events: Sequence[ValidatedEvent], now: datetime) -> list[str]:
@@ -193,7 +189,7 @@ def _mark_pending(
     if not distinct:
         return
     if connection.vendor == "postgresql":
-        execute_server_bound(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
+        execute_binary(_MARK_PENDING_SQL, [venue.pk, now, facts_current, distinct])
         return
     PendingCustomer.objects.bulk_create(
         [PendingCustomer(venue=venue, customer=customer, marked_at=now) for customer in distinct],
@@ -202,138 +198,3 @@ def _mark_pending(
         unique_fields=["venue", "customer"],
         update_fields=["marked_at"],
     )
-
-
-# --- CSV import ------------------------------------------------------------------------------
-
-CSV_COLUMNS = EVENT_FIELDS
-REJECTED_LINES_SHOWN = 20
-
-
-class CsvHeaderError(ValueError):
-    """The file's header cannot be imported (missing, unknown or repeated columns)."""
-
-
-@dataclass
-class CsvRejectedRow:
-    """A rejected CSV record: its first line number, the problem, and its cells by column.
-
-    `cells` is empty when the record's columns do not line up with the header: the values
-    cannot be attributed to columns, and one of them may be a raw customer id.
-    """
-
-    line: int
-    field: str
-    message: str
-    cells: Mapping[str, str]
-
-
-@dataclass
-class CsvImportSummary:
-    """What an import did: rows stored, rows already known, rows rejected (first lines)."""
-
-    rows: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    rejected_lines: list[int] = field(default_factory=list)
-
-    def record_rejection(self, line: int) -> None:
-        self.rejected += 1
-        if len(self.rejected_lines) < REJECTED_LINES_SHOWN:
-            self.rejected_lines.append(line)
-
-
-def events_import_csv(
-    *,
-    venue: Venue,
-    lines: Iterable[str],
-    batch_size: int,
-    on_rejected: Callable[[CsvRejectedRow], None] | None = None,
-    on_batch: Callable[[CsvImportSummary], None] | None = None,
-) -> CsvImportSummary:
-    """Import events from CSV text lines, `batch_size` records per transaction.
-
-    Unlike the REST batch (all or nothing), a file import stores the valid rows of each batch
-    and reports the invalid ones: re-running the fixed file is safe because stored events are
-    skipped as duplicates. The header names the columns (any order; eventId, customerId, type
-    and occurredAt required). Memory is bounded by the batch size, never the file size.
-    """
-    reader = csv.reader(lines)
-    header = _csv_header(reader)
-    summary = CsvImportSummary()
-    records: list[dict[str, str]] = []
-    record_lines: list[int] = []
-    # Reported with the batch's validation errors, so rejections come out in line order.
-    unreadable: list[CsvRejectedRow] = []
-    last_line = reader.line_num
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as problem:
-            # csv's messages describe the syntax ("field larger than field limit"), not values.
-            values, problem_message = None, f"is not valid CSV: {problem}"
-        first_line, last_line = last_line + 1, reader.line_num
-        if values == []:
-            continue  # a blank line
-        summary.rows += 1
-        if values is None or len(values) != len(header):
-            if values is not None:
-                problem_message = f"has {len(values)} columns where the header has {len(header)}"
-            unreadable.append(CsvRejectedRow(first_line, "line", problem_message, {}))
-        else:
-            records.append(dict(zip(header, values, strict=True)))
-            record_lines.append(first_line)
-        if len(records) + len(unreadable) >= batch_size:
-            _import_csv_batch(venue, records, record_lines, unreadable, summary, on_rejected)
-            records, record_lines, unreadable = [], [], []
-            if on_batch is not None:
-                on_batch(summary)
-    if records or unreadable:
-        _import_csv_batch(venue, records, record_lines, unreadable, summary, on_rejected)
-        if on_batch is not None:
-            on_batch(summary)
-    return summary
-
-
-def _csv_header(reader: Iterator[list[str]]) -> list[str]:
-    try:
-        header = [name.strip().lstrip("\ufeff") for name in next(reader)]
-    except StopIteration:
-        raise CsvHeaderError("the file is empty; expected a header line") from None
-    unknown = sorted({name for name in header if name not in CSV_COLUMNS})
-    if unknown:
-        raise CsvHeaderError(
-            f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"
-        )
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise CsvHeaderError(f"repeated column(s): {', '.join(repeated)}")
-    missing = [name for name in REQUIRED_FIELDS if name not in header]
-    if missing:
-        raise CsvHeaderError(f"missing required column(s): {', '.join(missing)}")
-    return header
-
-
-def _import_csv_batch(
-    venue: Venue,
-    records: list[dict[str, str]],
-    record_lines: list[int],
-    unreadable: list[CsvRejectedRow],
-    summary: CsvImportSummary,
-    on_rejected: Callable[[CsvRejectedRow], None] | None,
-) -> None:
-    events, errors = validate_csv_records(venue=venue, records=records, now=timezone.now())
-    rejected = unreadable + [
-        CsvRejectedRow(record_lines[e.index], e.field, e.message, records[e.index]) for e in errors
-    ]
-    for row in sorted(rejected, key=lambda row: row.line):
-        summary.record_rejection(row.line)
-        if on_rejected is not None:
-            on_rejected(row)
-    if events:
-        result = ingest_events(venue=venue, events=events)
-        summary.accepted += result.accepted
-        summary.duplicates += result.duplicates

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customer_intel.admin_paginators import EstimatedCountPaginator
+from customer_intel.admin.paginators import EstimatedCountPaginator
 from customer_intel.models import CustomerEvent, CustomerProfile, Venue
 from tests.admin.conftest import make_profile
 from tests.factories import VenueFactory

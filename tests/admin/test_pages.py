@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from customer_intel.admin import CustomerProfileAdmin
+from customer_intel.admin.venues import CustomerProfileAdmin
 from customer_intel.models import CustomerEvent
 from tests.admin.conftest import make_profile
 

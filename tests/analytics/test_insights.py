@@ -11,7 +11,6 @@ from customer_intel.analytics.insights import (
     INSIGHT_TYPES,
     Insight,
     build_insights,
-    format_datetime,
     insight_to_json,
 )
 from tests.analytics.support import AS_OF
@@ -31,6 +30,7 @@ def insights(
         churn_probability=churn,
         days_since_last_purchase=days,
         total_spent_cents=spent_cents,
+        currency="EUR",
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         **kwargs,
@@ -92,7 +92,7 @@ class TestHighValue:
         assert found.suggested_actions == ("Provide VIP treatment",)
         assert found.valid_until == AS_OF + timedelta(days=30)
         assert found.metadata == {"totalSpent": "1000.01"}
-        assert "1000.01" in found.description
+        assert "EUR 1,000.01" in found.description
 
     def test_exactly_1000_is_not(self):
         assert insights(spent_cents=100_000) == []
@@ -171,24 +171,32 @@ def test_json_form_is_camel_case_with_an_iso_valid_until():
     }
 
 
-def test_json_keeps_a_non_utc_offset():
-    as_of = AS_OF.astimezone(ZoneInfo("America/New_York"))
+def test_json_writes_valid_until_in_utc_to_the_second():
+    as_of = AS_OF.astimezone(ZoneInfo("America/New_York")).replace(microsecond=250_000)
     (found,) = build_insights(
-        as_of=as_of, churn_probability=0.1, days_since_last_purchase=1, total_spent_cents=200_000
+        as_of=as_of,
+        churn_probability=0.1,
+        days_since_last_purchase=1,
+        total_spent_cents=200_000,
+        currency="EUR",
     )
-    assert insight_to_json(found)["validUntil"] == "2026-07-01T08:00:00-04:00"
+    assert insight_to_json(found)["validUntil"] == "2026-07-01T12:00:00Z"
 
 
-@pytest.mark.parametrize("spent_cents", [100_001, 999_999_99])
-def test_descriptions_are_sentences_with_the_figures(spent_cents):
+@pytest.mark.parametrize(
+    ("spent_cents", "text"), [(100_001, "EUR 1,000.01"), (999_999_99, "EUR 999,999.99")]
+)
+def test_descriptions_are_sentences_with_the_amounts_in_the_venues_currency(spent_cents, text):
     (found,) = insights(spent_cents=spent_cents)
     assert found.description.endswith(".")
-    assert found.metadata["totalSpent"] in found.description
+    assert text in found.description
+    assert "EUR 1,000.00 mark" in found.description
+    assert found.metadata["totalSpent"] == text.removeprefix("EUR ").replace(",", "")
 
 
-def test_the_same_instant_in_two_zones_keeps_each_zones_offset():
-    new_york = AS_OF.astimezone(ZoneInfo("America/New_York"))
-    assert new_york == AS_OF  # equal instants, so a cache must not confuse them
-    assert format_datetime(new_york) == "2026-06-01T08:00:00-04:00"
-    assert format_datetime(AS_OF) == "2026-06-01T12:00:00Z"
-    assert format_datetime(new_york) == "2026-06-01T08:00:00-04:00"
+def test_metadata_figures_are_rounded_as_every_answer_writes_them():
+    slipping, likely = insights(
+        spent_cents=500_000, probability_alive=0.123456, expected_purchases_30d=0.87654
+    )[-2:]
+    assert slipping.metadata["probabilityAlive"] == 0.1235
+    assert likely.metadata == {"expectedPurchases30d": 0.88, "probabilityAlive": 0.1235}

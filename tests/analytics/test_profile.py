@@ -6,6 +6,8 @@ import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.profile import ProfileValues, compute_profile
 from customer_intel.analytics.thresholds import SegmentThresholds
@@ -41,6 +43,7 @@ PROFILE_COLUMNS = (
     "monetary_score",
     "rfm_segment",
     "insights",
+    "refunds_exceed_purchases",
 )
 
 
@@ -56,7 +59,7 @@ def test_a_visitor_who_never_bought_is_a_new_prospect():
     facts = CustomerFactsRow(
         customer=CUSTOMER, first_seen=at(2026, 5, 1, 9), last_seen=at(2026, 5, 20, 18)
     )
-    assert compute_profile(facts, as_of=AS_OF) == ProfileValues(
+    assert compute_profile(facts, as_of=AS_OF, currency="USD") == ProfileValues(
         customer=CUSTOMER,
         total_purchases=0,
         total_spent=Decimal("0.00"),
@@ -107,7 +110,7 @@ def test_a_frequent_big_spender_is_a_vip_champion():
         evening_purchases=5,
         category_counts={"concert": 5, "comedy": 5, "jazz": 1, "": 1},
     )
-    assert compute_profile(facts, as_of=AS_OF) == ProfileValues(
+    assert compute_profile(facts, as_of=AS_OF, currency="USD") == ProfileValues(
         customer=CUSTOMER,
         total_purchases=12,
         total_spent=Decimal("2400.00"),
@@ -139,7 +142,8 @@ def test_a_frequent_big_spender_is_a_vip_champion():
                 "type": "high_value",
                 "title": "VIP Customer",
                 "description": (
-                    "Has spent 2400.00 in total, above the 1000.00 mark of a high-value customer."
+                    "Has spent USD 2,400.00 in total, above the USD 1,000.00 mark of a "
+                    "high-value customer."
                 ),
                 "impact": "high",
                 "actionable": True,
@@ -168,7 +172,7 @@ def test_a_lapsed_customer_whose_refunds_exceed_purchases_is_lost():
         purchase_days=3,
         evening_purchases=3,
     )
-    assert compute_profile(facts, as_of=AS_OF) == ProfileValues(
+    assert compute_profile(facts, as_of=AS_OF, currency="USD") == ProfileValues(
         customer=CUSTOMER,
         total_purchases=3,
         total_spent=Decimal("0.00"),
@@ -223,6 +227,7 @@ def test_a_lapsed_customer_whose_refunds_exceed_purchases_is_lost():
                 "metadata": {"daysSinceLastPurchase": 400},
             },
         ],
+        refunds_exceed_purchases=True,
     )
 
 
@@ -245,7 +250,11 @@ REGULAR_FACTS = CustomerFactsRow(
 
 def test_a_regular_big_spender_the_model_sees_slipping():
     profile = compute_profile(
-        REGULAR_FACTS, as_of=AS_OF, probability_alive=0.3, expected_purchases_30d=0.6
+        REGULAR_FACTS,
+        as_of=AS_OF,
+        currency="USD",
+        probability_alive=0.3,
+        expected_purchases_30d=0.6,
     )
     assert profile == ProfileValues(
         customer=CUSTOMER,
@@ -279,7 +288,8 @@ def test_a_regular_big_spender_the_model_sees_slipping():
                 "type": "high_value",
                 "title": "VIP Customer",
                 "description": (
-                    "Has spent 1500.00 in total, above the 1000.00 mark of a high-value customer."
+                    "Has spent USD 1,500.00 in total, above the USD 1,000.00 mark of a "
+                    "high-value customer."
                 ),
                 "impact": "high",
                 "actionable": True,
@@ -291,7 +301,7 @@ def test_a_regular_big_spender_the_model_sees_slipping():
                 "type": "high_value_slipping",
                 "title": "High-Value Customer Slipping",
                 "description": (
-                    "Has spent 1500.00 in total, but the chance they are still an active "
+                    "Has spent USD 1,500.00 in total, but the chance they are still an active "
                     "customer has fallen to 30% (below 50%)."
                 ),
                 "impact": "high",
@@ -326,16 +336,41 @@ def test_a_regular_big_spender_the_model_sees_slipping():
 
 def test_venue_thresholds_change_the_segment_only():
     stricter = SegmentThresholds(regular_min_frequency=3.0, at_risk_after_days=44)
-    default = compute_profile(REGULAR_FACTS, as_of=AS_OF)
-    venue = compute_profile(REGULAR_FACTS, as_of=AS_OF, thresholds=stricter)
+    default = compute_profile(REGULAR_FACTS, as_of=AS_OF, currency="USD")
+    venue = compute_profile(REGULAR_FACTS, as_of=AS_OF, currency="USD", thresholds=stricter)
     assert (default.segment, venue.segment) == ("regular", "at_risk")
     assert dataclasses.replace(venue, segment="regular") == default
 
 
 def test_a_later_as_of_ages_the_same_facts():
-    later = compute_profile(REGULAR_FACTS, as_of=at(2026, 10, 1, 12))  # 167 days on
+    later = compute_profile(REGULAR_FACTS, as_of=at(2026, 10, 1, 12), currency="USD")  # 167 days on
     assert later.days_since_last_purchase == 167
     assert later.segment == "at_risk"
     assert later.churn_probability == 0.42  # 0.6 x 0.7
     assert later.recency_score == 2
     assert [i["type"] for i in later.insights] == ["low_engagement", "high_value"]
+
+
+@pytest.mark.parametrize(
+    ("purchase_cents", "refund_cents", "flagged"),
+    [(0, 500, True), (1000, 1001, True), (1000, 1000, False), (1000, 0, False)],
+)
+def test_refunds_exceeding_purchases_are_flagged_and_totals_floored(
+    purchase_cents, refund_cents, flagged
+):
+    facts = CustomerFactsRow(
+        customer="c" * 64,
+        first_seen=at(2025, 1, 1),
+        last_seen=at(2025, 1, 2),
+        purchase_count=1 if purchase_cents else 0,
+        purchase_cents=purchase_cents,
+        refund_count=1 if refund_cents else 0,
+        refund_cents=refund_cents,
+        first_purchase_at=at(2025, 1, 1) if purchase_cents else None,
+        last_purchase_at=at(2025, 1, 1) if purchase_cents else None,
+    )
+
+    profile = compute_profile(facts, as_of=AS_OF)
+
+    assert profile.refunds_exceed_purchases is flagged
+    assert profile.total_spent >= 0

@@ -56,7 +56,7 @@ SUMMARY = {
         "type": "page.viewed",
         "occurredAt": "2025-12-31T12:00:00Z",
         "channel": "web",
-        "campaign": "",
+        "campaign": None,
     },
     "firstPurchase": {"occurredAt": "2026-01-05T12:00:00Z", "amount": "80.00"},
     "touchpointsBeforeFirstPurchase": 3,
@@ -88,8 +88,10 @@ def test_journey_in_time_order_with_its_summary(reader_client, venue, journey):
         "quantity": 2,
         "eventCategory": "concert",
         "channel": "web",
-        "campaign": "",
+        "campaign": None,
     }
+    assert body["results"][0]["eventCategory"] is None
+    assert body["results"][1]["campaign"] == "spring"
     assert body["summary"] == SUMMARY
     assert RAW_ID not in reader_client.get(url(venue)).content.decode()
 
@@ -115,3 +117,13 @@ def test_unknown_customer_and_bad_page_size(reader_client, venue, journey):
         response = reader_client.get(url(venue) + "?" + query)
         assert response.status_code == 400
         assert list(response.json()["error"]["details"]) == [query.split("=")[0]]
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_another_customers_journey_is_refused(reader_client, venue, journey):
+    make_event(venue, "someone-else", "x2", "page.viewed", AS_OF - DAY, channel="tv")
+    next_url = reader_client.get(url(venue) + "?pageSize=2").json()["next"]
+    cursor = next_url.split("cursor=")[1]
+    response = reader_client.get(url(venue, "someone-else") + f"?cursor={cursor}")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]

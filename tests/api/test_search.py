@@ -6,13 +6,17 @@ import csv
 import io
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import signing
 
-from customer_intel.api.camel import CSV_COLUMNS
+from customer_intel.api.answers import PROFILE_CSV
+from customer_intel.api.pagination import CURSOR_SALT
+from customer_intel.models import CustomerProfile
 from customer_intel.privacy import pseudonymize
 from tests.api.conftest import AS_OF, make_profile
-from tests.factories import VenueFactory
+from tests.factories import MembershipFactory, VenueFactory
 
 
 def search(client, venue, query: str = ""):  # type: ignore[no-untyped-def]
@@ -204,7 +208,7 @@ def test_csv_streams_every_matching_row_with_the_same_filters_and_order(
     reader_client, venue, people
 ):
     rows = read_csv(search(reader_client, venue, "format=csv&minTotalSpent=50&pageSize=1"))
-    assert rows[0] == list(CSV_COLUMNS)
+    assert rows[0] == [entry.key for entry in PROFILE_CSV.entries]
     assert [row[0] for row in rows[1:]] == [P["vip"], P["risky"], P["regular"], P["lost"]]
     vip = dict(zip(rows[0], rows[1], strict=True))
     assert vip["segment"] == "vip"
@@ -232,9 +236,9 @@ def test_csv_by_accept_header_and_nulls_last(reader_client, venue, people):
 
 @pytest.mark.django_db
 def test_csv_in_many_chunks(reader_client, venue, monkeypatch):
-    from customer_intel.api import customers_views
+    from customer_intel.api import search_views
 
-    monkeypatch.setattr(customers_views, "CSV_CHUNK_ROWS", 7)
+    monkeypatch.setattr(search_views, "CSV_CHUNK_ROWS", 7)
     for n in range(30):
         make_profile(venue, f"c{n}", total_spent=Decimal(n))
     response = search(reader_client, venue, "format=csv&ordering=totalSpent")
@@ -242,3 +246,68 @@ def test_csv_in_many_chunks(reader_client, venue, monkeypatch):
     assert len(chunks) > 4
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
     assert [row[4] for row in rows[1:]] == [f"{n}.00" for n in range(30)]
+
+
+def _next_cursor(response) -> str:  # type: ignore[no-untyped-def]
+    next_url = response.json()["next"]
+    assert next_url is not None
+    return parse_qs(urlsplit(next_url).query)["cursor"][0]
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_another_venue_is_refused(reader, reader_client, venue, people):
+    other = VenueFactory()
+    MembershipFactory(user=reader, venue=other)
+    for n in range(3):
+        make_profile(other, f"other-{n}")
+    cursor = _next_cursor(search(reader_client, venue, "pageSize=1"))
+    response = search(reader_client, other, f"pageSize=1&cursor={cursor}")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("segment=vip,lost,new", "segment=vip,lost"),
+        ("minTotalSpent=10", "minTotalSpent=11"),
+        ("minTotalSpent=10", ""),
+    ],
+)
+def test_a_cursor_of_other_filters_is_refused(reader_client, venue, people, first, then):
+    cursor = _next_cursor(search(reader_client, venue, f"{first}&pageSize=1"))
+    response = search(reader_client, venue, f"{then}&pageSize=1&cursor={cursor}")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["cursor"]
+
+
+@pytest.mark.django_db
+def test_the_same_filters_in_another_order_keep_the_cursor(reader_client, venue, people):
+    cursor = _next_cursor(search(reader_client, venue, "segment=vip,lost,new&pageSize=1"))
+    response = search(reader_client, venue, f"segment=new&segment=lost,vip&cursor={cursor}")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_cursor_carries_no_row_id(reader_client, venue, people):
+    response = search(reader_client, venue, "pageSize=1")
+    payload = signing.loads(_next_cursor(response), salt=CURSOR_SALT)
+    last = CustomerProfile.objects.get(customer=response.json()["results"][0]["customerId"])
+    assert payload["k"] == last.customer
+    assert last.pk not in payload.values()
+    assert set(payload) == {"b", "k", "v", "n"}
+
+
+@pytest.mark.django_db
+def test_an_empty_cursor_is_the_first_page(reader_client, venue, people):
+    assert ids(search(reader_client, venue, "cursor=")) == ids(search(reader_client, venue))
+
+
+@pytest.mark.django_db
+def test_a_cursor_whose_row_is_gone_is_refused(reader_client, venue, people):
+    response = search(reader_client, venue, "pageSize=1")
+    CustomerProfile.objects.filter(customer=response.json()["results"][0]["customerId"]).delete()
+    refused = search(reader_client, venue, f"pageSize=1&cursor={_next_cursor(response)}")
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["details"]) == ["cursor"]

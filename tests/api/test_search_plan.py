@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from customer_intel.api import pagination, plan_counts
+from customer_intel.api import pagination
 from customer_intel.api.search_plan import SORT_AT_MOST_SHARE, sort_filtered_rows
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import make_profile, make_snapshot
@@ -168,20 +168,6 @@ def test_out_of_a_transaction_the_walk_runs_out_and_the_session_keeps_its_timeou
     assert customers == _newcomers_by_value(mostly_regulars)
     assert any(_sorts(sql) for sql in page_sql)
     assert statement_timeout() == before != "1ms"
-
-
-def test_the_plan_counts_are_read_once_a_minute(reader_client, mostly_regulars, monkeypatch):
-    url = f"/customers/venue/{mostly_regulars.pk}/search?segment=new&pageSize=5"
-
-    def counts_read() -> bool:
-        with CaptureQueriesContext(connection) as queries:
-            assert reader_client.get(url).status_code == 200
-        return any("segment_counts" in q["sql"] for q in queries.captured_queries)
-
-    assert counts_read()
-    assert not counts_read()
-    monkeypatch.setattr(plan_counts, "MAX_AGE_SECONDS", 0.0)
-    assert counts_read()
 
 
 def test_the_walk_within_its_budget_gives_the_same_pages(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from rest_framework.authtoken.models import Token
 
 from customer_intel.models import Venue, VenueMembership
 from tests.factories import MembershipFactory, UserFactory, VenueFactory
@@ -109,3 +111,57 @@ def test_grant_access_refuses_unknown_users_and_venues(
         run_command("grant_access", username, venue_id, "--write")
 
     assert not VenueMembership.objects.exists()
+
+
+def test_create_venue_refuses_a_second_venue_of_the_same_name(run_command, db):
+    first, _ = run_command("create_venue", "--name", "The Roundhouse")
+
+    with pytest.raises(CommandError, match="--allow-duplicate-name") as refused:
+        run_command("create_venue", "--name", " The Roundhouse ")
+    second, _ = run_command("create_venue", "--name", "The Roundhouse", "--allow-duplicate-name")
+
+    assert first.strip() in str(refused.value)
+    assert Venue.objects.filter(name="The Roundhouse").count() == 2
+    assert second.strip() != first.strip()
+
+
+def test_create_user_then_grant_access_then_a_token_reads_the_venue(run_command, venue, client):
+    out, _ = run_command("create_user", "alice", "--email", "alice@example.org", "--token")
+    run_command("grant_access", "alice", str(venue.pk))
+
+    token = out.split("API token: ")[1].strip()
+    user = get_user_model().objects.get(username="alice")
+    assert (user.email, user.is_staff, user.has_usable_password()) == (
+        "alice@example.org",
+        False,
+        False,
+    )
+    response = client.get(
+        f"/customers/venue/{venue.pk}/segments", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    assert response.status_code == 200
+
+
+def test_create_user_staff_without_token_prints_no_token(run_command, db):
+    out, _ = run_command("create_user", "root2", "--staff")
+
+    assert get_user_model().objects.get(username="root2").is_staff
+    assert "token" not in out.lower()
+    assert not Token.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["taken"], "User 'taken' exists already"),
+        (["new", "--email", "not-an-email"], "email"),
+        (["bad name!"], "username"),
+    ],
+)
+def test_create_user_refuses_a_taken_name_or_bad_input(run_command, db, args, message):
+    UserFactory(username="taken")
+
+    with pytest.raises(CommandError, match=message):
+        run_command("create_user", *args)
+
+    assert get_user_model().objects.count() == 1

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from customer_intel.demo import DEMO_VENUES
 from customer_intel.models import (
     CustomerEvent,
     CustomerProfile,
@@ -22,7 +23,6 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import pseudonymize
-from customer_intel.services.demo_generator import DEMO_VENUES
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +43,23 @@ def event_multiset(venue_name: str) -> Counter:
 
 
 def test_same_seed_gives_identical_events_and_another_seed_different_ones():
-    demo_data("--seed", "21", "--venues", "1", "--end", END, "--no-recompute")
+    first_output = demo_data("--seed", "21", "--venues", "1", "--end", END, "--no-recompute")
+    first_id = Venue.objects.get(name="Harbour Hall").pk
     first = event_multiset("Harbour Hall")
-    demo_data("--seed", "21", "--venues", "1", "--end", END, "--no-recompute", "--reset")
+    again_output = demo_data(
+        "--seed", "21", "--venues", "1", "--end", END, "--no-recompute", "--reset"
+    )  # fmt: skip
+    again_id = Venue.objects.get(name="Harbour Hall").pk
     again = event_multiset("Harbour Hall")
     demo_data("--seed", "22", "--venues", "1", "--end", END, "--no-recompute", "--reset")
+    other_id = Venue.objects.get(name="Harbour Hall").pk
     other = event_multiset("Harbour Hall")
+
+    # The same seed keeps the venue's id across a reset, so printed curl lines stay valid.
+    assert again_id == first_id != other_id
+    curl_lines = [line for line in first_output.splitlines() if "curl" in line]
+    assert curl_lines and all(str(first_id) in line for line in curl_lines)
+    assert [line for line in again_output.splitlines() if "curl" in line] == curl_lines
 
     assert len(first) > 10_000
     assert first == again
@@ -203,8 +214,8 @@ def test_copy_and_orm_writers_store_the_same_rows():
 
     from django.utils import timezone
 
+    from customer_intel import demo as gen
     from customer_intel.services import demo_data as writer
-    from customer_intel.services import demo_generator as gen
     from tests.factories import VenueFactory
 
     plan = gen.plan_dataset(seed=5, end=datetime(2026, 6, 1, tzinfo=UTC), venues=1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from customer_intel.services import demo_generator as gen
+from customer_intel import demo as gen
 
 END = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

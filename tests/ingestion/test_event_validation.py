@@ -130,3 +130,37 @@ def test_csv_cells_that_are_refused(cells, field):
     _, errors = validate_csv_records(venue=VENUE, records=[record], now=NOW)
 
     assert [e.field for e in errors] == [field]
+
+
+@pytest.mark.parametrize("amount", ["-5.00", "-5", " -0.01 ", "-0", -5, -0.5])
+def test_a_negative_amount_is_negative_whether_text_or_number(amount):
+    assert _one(_row(amount=amount))[1] == [("amount", "must not be negative")]
+
+
+@pytest.mark.parametrize("amount", ["", "abc", "+5", "5.", "1e3"])
+def test_amount_text_that_is_not_a_decimal_is_named(amount):
+    assert _one(_row(amount=amount))[1] == [("amount", "must be a decimal number such as 12.50")]
+
+
+@pytest.mark.parametrize("field", ["eventId", "customerId", "eventCategory", "channel", "campaign"])
+@pytest.mark.parametrize("character", ["\n", "\r", "\t", "\x1b", "\x7f", "\x85"])
+def test_control_characters_are_refused_in_short_text_fields(field, character):
+    assert _one(_row(**{field: f"a{character}b"}))[1] == [
+        (field, "must not contain control characters")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        ("1990-01-01T00:00:00Z", True),
+        ("1990-01-01T00:30:00+01:00", False),
+        ("1989-12-31T23:59:59Z", False),
+        ("1970-01-01T00:00:00Z", False),
+        ("0001-01-01T12:00:00Z", False),
+    ],
+)
+def test_instants_before_1990_are_refused(occurred_at, accepted):
+    errors = _one(_row(occurredAt=occurred_at))[1]
+
+    assert errors == ([] if accepted else [("occurredAt", "must not be before 1990-01-01")])

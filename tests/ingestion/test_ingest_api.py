@@ -67,6 +67,13 @@ BAD_ROWS = [
     ("properties too big", {"properties": {"notes": "n" * 4100}}, "properties"),
     ("properties with NUL", {"properties": {"note": "a\x00b"}}, "properties"),
     ("unknown key", {"colour": "red"}, "colour"),
+    ("customer id with a newline", {"customerId": RAW_ID + "\n"}, "customerId"),
+    ("customer id with a tab", {"customerId": "a\tb"}, "customerId"),
+    ("category with a carriage return", {"eventCategory": "con\rcert"}, "eventCategory"),
+    ("occurredAt in 1970", {"occurredAt": "1970-01-01T00:00:00Z"}, "occurredAt"),
+    ("occurredAt in year 1", {"occurredAt": "0001-01-01T00:00:00Z"}, "occurredAt"),
+    ("negative amount as text", {"amount": "-5.00"}, "amount"),
+    ("empty amount text", {"amount": ""}, "amount"),
 ]
 
 

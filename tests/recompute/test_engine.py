@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import (
     CustomerFacts,
     CustomerProfile,
@@ -21,10 +22,9 @@ from customer_intel.models import (
     SegmentSnapshot,
 )
 from customer_intel.privacy import pseudonymize
-from customer_intel.services import recompute
 from customer_intel.services.ingestion import ingest_events
-from customer_intel.services.locks import venue_lock_key
 from customer_intel.services.recompute import compute_single_customer, run_recompute
+from customer_intel.services.recompute import runs as recompute
 from tests.factories import VenueFactory
 from tests.recompute import scenario
 from tests.recompute.scenario import AS_OF, EXPECTED, profile_fields

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from customer_intel.services import locks
-from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
+from customer_intel.db import locks
+from customer_intel.db.locks import LockNotAcquired, venue_lock, venue_lock_key
 
 
 def test_the_key_is_stable_and_distinct_per_venue():

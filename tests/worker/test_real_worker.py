@@ -29,8 +29,7 @@ from customer_intel.models import (
     RunStatus,
     SegmentSnapshot,
 )
-from customer_intel.services.recompute import ORPHAN_ERROR, run_recompute
-from customer_intel.services.recompute_queue import queue_recompute
+from customer_intel.services.recompute import ORPHAN_ERROR, queue_recompute, run_recompute
 from tests.factories import MembershipFactory, VenueFactory, token_for
 from tests.worker.conftest import (
     ingest_purchases,

@@ -14,9 +14,9 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import CustomerProfile, PendingCustomer, RecomputeRun, RunMode, RunStatus
-from customer_intel.services import recompute_queue
-from customer_intel.services.locks import venue_lock_key
+from customer_intel.services.recompute import dispatch
 from tests.factories import VenueFactory
 from tests.worker.conftest import (
     broker_messages,
@@ -59,7 +59,7 @@ def test_a_queued_run_is_sent_once_committed_under_its_task_id(
 ):
     venue = VenueFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        run = recompute_queue.queue_recompute(venue=venue, mode=RunMode.FULL)
+        run = dispatch.queue_recompute(venue=venue, mode=RunMode.FULL)
         assert broker_messages(broker) == []  # nothing leaves before the commit
 
     for callback in callbacks:
@@ -78,11 +78,11 @@ def test_with_the_broker_down_queueing_answers_fast_and_the_run_stays_queued(
 ):
     use_broker(CLOSED_PORT_BROKER)
     venue = VenueFactory()
-    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute_queue")
+    caplog.set_level(logging.WARNING, logger="customer_intel.services.recompute.dispatch")
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
-        run = recompute_queue.queue_recompute(venue=venue)
+        run = dispatch.queue_recompute(venue=venue)
     elapsed = time.monotonic() - started
 
     assert elapsed < 5
@@ -102,7 +102,7 @@ def test_a_broker_that_accepts_connections_but_never_answers_does_not_hold_the_c
     private_redis.freeze()
     try:
         started = time.monotonic()
-        run = recompute_queue.queue_recompute(venue=venue)
+        run = dispatch.queue_recompute(venue=venue)
         elapsed = time.monotonic() - started
     finally:
         private_redis.thaw()
@@ -121,7 +121,7 @@ def test_on_the_embedded_default_the_run_happens_in_process(
     customer = ingest_purchases(venue, RAW_ID, _recent_purchases())
 
     with django_capture_on_commit_callbacks(execute=True):
-        run = recompute_queue.queue_recompute(venue=venue)
+        run = dispatch.queue_recompute(venue=venue)
 
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
@@ -135,12 +135,12 @@ def test_only_the_message_carrying_the_runs_task_id_runs_it():
     ingest_purchases(venue, RAW_ID, _recent_purchases())
     run = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, task_id="current")
 
-    stale = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="superseded")
+    stale = dispatch.run_queued_recompute(run_id=run.pk, task_id="superseded")
     run.refresh_from_db()
     assert stale is None
     assert run.status == RunStatus.QUEUED
 
-    done = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="current")
+    done = dispatch.run_queued_recompute(run_id=run.pk, task_id="current")
     assert done is not None and done.status == RunStatus.SUCCEEDED
     assert CustomerProfile.objects.filter(venue=venue).count() == 1
 
@@ -150,12 +150,12 @@ def test_a_finished_run_is_not_run_again_when_its_message_comes_back():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
     run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t1")
-    recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+    dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
     before = profile_snapshot(venue)
     run.refresh_from_db()
     finished_at = run.finished_at
 
-    again = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+    again = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
     run.refresh_from_db()
     assert again is None
@@ -172,7 +172,7 @@ def test_a_run_left_running_by_a_dead_worker_is_recomputed_when_its_message_is_r
         venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.RUNNING
     )
 
-    done = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+    done = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
     assert done is not None and done.status == RunStatus.SUCCEEDED
     assert CustomerProfile.objects.filter(venue=venue, customer=customer).exists()
@@ -187,7 +187,7 @@ def test_a_copy_of_a_message_whose_run_is_still_at_work_elsewhere_is_dropped():
     )
     with raw_connection() as live_worker_session:
         live_worker_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
-        copy = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+        copy = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
     run.refresh_from_db()
     assert copy is None
@@ -204,18 +204,18 @@ def test_a_failed_run_is_run_again_only_by_a_retry_of_its_own_message():
         venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.FAILED, error="db down"
     )
 
-    assert recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1") is None
+    assert dispatch.run_queued_recompute(run_id=run.pk, task_id="t1") is None
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
 
-    retried = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1", is_retry=True)
+    retried = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1", is_retry=True)
     assert retried is not None and retried.status == RunStatus.SUCCEEDED
     assert retried.error == ""
 
 
 @pytest.mark.django_db
 def test_a_message_for_a_run_that_no_longer_exists_is_dropped():
-    assert recompute_queue.run_queued_recompute(run_id=987654321, task_id="t1") is None
+    assert dispatch.run_queued_recompute(run_id=987654321, task_id="t1") is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -224,7 +224,7 @@ def test_a_full_run_skipped_because_the_venue_is_busy_is_asked_for_again_later(b
     run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t1")
     with raw_connection() as other_session:
         other_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
-        skipped = recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+        skipped = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
     assert skipped is not None and skipped.status == RunStatus.SKIPPED
     follow_up = RecomputeRun.objects.get(venue=venue, status=RunStatus.QUEUED)
@@ -242,7 +242,7 @@ def test_a_skipped_full_run_is_not_asked_for_again_when_another_full_run_is_queu
     RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t2")
     with raw_connection() as other_session:
         other_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
-        recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t1")
+        dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
     assert RecomputeRun.objects.filter(venue=venue, status=RunStatus.QUEUED).count() == 1
     assert broker_messages(broker) == []
@@ -252,11 +252,11 @@ def test_a_skipped_full_run_is_not_asked_for_again_when_another_full_run_is_queu
 def test_dispatch_resends_lost_runs_and_gives_up_on_ancient_ones(broker):
     venue = VenueFactory()
     VenueFactory()  # two venues: the second's nightly run is sent with a 60 s countdown
-    fresh = recompute_queue.queue_recompute(venue=venue)
-    lost = recompute_queue.queue_recompute(venue=venue)
-    ancient = recompute_queue.queue_recompute(venue=venue)
-    lost_full = recompute_queue.queue_recompute(venue=venue, mode=RunMode.FULL)
-    waiting_full = recompute_queue.queue_recompute(venue=venue, mode=RunMode.FULL)
+    fresh = dispatch.queue_recompute(venue=venue)
+    lost = dispatch.queue_recompute(venue=venue)
+    ancient = dispatch.queue_recompute(venue=venue)
+    lost_full = dispatch.queue_recompute(venue=venue, mode=RunMode.FULL)
+    waiting_full = dispatch.queue_recompute(venue=venue, mode=RunMode.FULL)
     _age(lost, timedelta(minutes=3))
     _age(ancient, timedelta(hours=7))
     # Full runs wait out the nightly countdowns (60 s here) before they are presumed lost.
@@ -264,9 +264,9 @@ def test_dispatch_resends_lost_runs_and_gives_up_on_ancient_ones(broker):
     _age(waiting_full, timedelta(minutes=2, seconds=30))
     sent_before = {message["id"] for message in broker_messages(broker)}
 
-    report = recompute_queue.dispatch_queued_runs()
+    report = dispatch.dispatch_queued_runs()
 
-    assert report == recompute_queue.DispatchReport(resent=2, given_up=1, broker_down=False)
+    assert report == dispatch.DispatchReport(resent=2, given_up=1, broker_down=False)
     for run in (fresh, lost, ancient, lost_full, waiting_full):
         run.refresh_from_db()
     assert ancient.status == RunStatus.FAILED
@@ -288,7 +288,7 @@ def test_dispatch_stops_at_the_first_failed_publish(use_broker):
         _age(run, timedelta(minutes=3))
 
     started = time.monotonic()
-    report = recompute_queue.dispatch_queued_runs()
+    report = dispatch.dispatch_queued_runs()
 
     assert time.monotonic() - started < 5
     assert report.broker_down and report.resent == 0
@@ -316,7 +316,7 @@ def test_the_tick_queues_venues_with_pending_customers_and_no_live_run(broker):
         venue=with_dead_run, mode=RunMode.FULL, status=RunStatus.RUNNING, started_at=long_ago
     )
 
-    runs = recompute_queue.queue_incremental_recomputes()
+    runs = dispatch.queue_incremental_recomputes()
 
     assert sorted(run.venue.name for run in runs) == ["dead", "idle"]
     assert {run.mode for run in runs} == {RunMode.INCREMENTAL}
@@ -332,7 +332,7 @@ def test_the_nightly_run_queues_every_venue_staggered(broker, settings):
     RecomputeRun.objects.create(venue=already, mode=RunMode.FULL, task_id="waiting")
     before = datetime.now(UTC)
 
-    runs = recompute_queue.queue_full_recomputes()
+    runs = dispatch.queue_full_recomputes()
 
     assert {run.venue_id for run in runs} == {venue.pk for venue in venues}
     messages = {m["id"]: m for m in broker_messages(broker)}
@@ -366,7 +366,7 @@ def test_nightly_countdowns_stay_within_the_brokers_visibility_timeout(
     settings.FULL_RECOMPUTE_STAGGER_SECONDS = 60
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
 
-    assert recompute_queue.nightly_spacing_seconds(venues=venues) == pytest.approx(spacing)
+    assert dispatch.nightly_spacing_seconds(venues=venues) == pytest.approx(spacing)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -376,7 +376,7 @@ def test_the_nightly_run_with_the_broker_down_tries_once_and_leaves_every_run_qu
         VenueFactory()
 
     started = time.monotonic()
-    runs = recompute_queue.queue_full_recomputes()
+    runs = dispatch.queue_full_recomputes()
 
     assert time.monotonic() - started < 5
     assert len(runs) == 4
@@ -390,7 +390,7 @@ def test_a_run_claimed_from_the_queue_consumes_the_pending_marks():
     assert PendingCustomer.objects.filter(venue=venue).count() == 1
     run = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, task_id="t")
 
-    recompute_queue.run_queued_recompute(run_id=run.pk, task_id="t")
+    dispatch.run_queued_recompute(run_id=run.pk, task_id="t")
 
     assert not PendingCustomer.objects.filter(venue=venue).exists()
     # The engine's own bookkeeping is intact after the claim.

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from customer_intel.models import Venue
-from customer_intel.services.backtest import BacktestError, BacktestResult, backtest_run
+from customer_intel.services.backtest import (
+    BGNBD,
+    HEURISTIC,
+    NAIVE,
+    BacktestError,
+    BacktestResult,
+    backtest_run,
+)
 
 
 def parse_instant(value: str, *, option: str, tz: ZoneInfo) -> datetime:
@@ -79,7 +86,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot backtest: {exc}.") from exc
         self._report(result)
         if plot_path is not None:
-            self._plot(result, plot_path)
+            self._plot(result, plot_path, venue)
 
     def _venue(self, venue_id: str) -> Venue:
         try:
@@ -133,25 +140,27 @@ class Command(BaseCommand):
             if score.note:
                 write(f"{'':<26}  {score.note}")
 
-    def _plot(self, result: BacktestResult, path: Path) -> None:
-        try:
-            # Imported here: matplotlib is optional and only the plot needs it.
-            import matplotlib
+    def _plot(self, result: BacktestResult, path: Path, venue: Venue) -> None:
+        # Imported here: only --plot needs matplotlib (a runtime dependency), and it is slow to
+        # import for the table alone.
+        import matplotlib
 
-            matplotlib.use("Agg")
-            from matplotlib import pyplot
-        except ImportError as exc:
-            raise CommandError(
-                "--plot needs matplotlib, which is not installed "
-                "(pip install the project's dev extra)."
-            ) from exc
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+
+        tz = ZoneInfo(venue.timezone)
+        calibration_end = result.calibration_end.astimezone(tz).date()
+        holdout_end = result.holdout_end.astimezone(tz).date()
         figure, axes = pyplot.subplots(figsize=(8, 5))
-        axes.plot(result.curve_days, result.curve_actual, label="actual", color="black")
+        axes.plot(result.curve_days, result.curve_actual, label="Actual", color="black")
         for name, values in result.curve_predicted.items():
-            axes.plot(result.curve_days, values, label=name, linestyle="--")
+            axes.plot(result.curve_days, values, label=_PLOT_LABELS.get(name, name), linestyle="--")
         axes.set_xlabel("days after calibration end")
         axes.set_ylabel("cumulative purchases (purchase days)")
-        axes.set_title("Holdout purchases of calibration customers")
+        axes.set_title(
+            f"{venue.name}: holdout purchases of calibration customers\n"
+            f"calibration through {calibration_end}, holdout through {holdout_end}"
+        )
         axes.legend()
         figure.tight_layout()
         try:
@@ -161,6 +170,10 @@ class Command(BaseCommand):
         finally:
             pyplot.close(figure)
         self.stdout.write(f"plot written to {path}")
+
+
+# The methods by the names the documentation gives them.
+_PLOT_LABELS = {BGNBD: "BG/NBD + Gamma-Gamma", HEURISTIC: "Audit rule", NAIVE: "Naive"}
 
 
 def _money(value: float) -> str:

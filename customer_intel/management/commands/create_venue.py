@@ -1,23 +1,24 @@
-"""manage.py create_venue --name N [--timezone TZ] [--currency C] — prints the new venue's id."""
+"""manage.py create_venue --name N [--timezone TZ] [--currency C] [--allow-duplicate-name]
+— prints the new venue's id."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from customer_intel.models import Venue
+from customer_intel.services.venues import DuplicateVenueName, venue_create
 
-_CURRENCY = re.compile(r"[A-Z]{3}")
-MAX_NAME_LENGTH = Venue._meta.get_field("name").max_length
+_OPTIONS = {"name": "--name", "timezone": "--timezone", "currency": "--currency"}
 
 
 class Command(BaseCommand):
     help = (
         "Create a venue and print only its id on stdout, so scripts can capture it: "
-        'VENUE_ID=$(python manage.py create_venue --name "The Roundhouse").'
+        'VENUE_ID=$(python manage.py create_venue --name "The Roundhouse"). A second venue '
+        "with the name of an existing one is refused unless --allow-duplicate-name is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,33 +29,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--currency", default="USD", help="ISO 4217 code, three capital letters (default USD)."
         )
+        parser.add_argument(
+            "--allow-duplicate-name",
+            action="store_true",
+            help="Create the venue even if one of the same name exists.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        name = options["name"].strip()
-        if not name:
-            raise CommandError("--name must not be blank.")
-        if len(name) > MAX_NAME_LENGTH:
-            raise CommandError(f"--name must be at most {MAX_NAME_LENGTH} characters.")
-        venue_timezone = options["timezone"]
-        if not _is_time_zone(venue_timezone):
+        venue = Venue(
+            name=options["name"], timezone=options["timezone"], currency=options["currency"]
+        )
+        try:
+            venue = venue_create(venue=venue, allow_duplicate_name=options["allow_duplicate_name"])
+        except ValidationError as problem:
             raise CommandError(
-                f"--timezone {venue_timezone!r} is not an IANA time zone (e.g. Europe/London)."
-            )
-        currency = options["currency"]
-        if not _CURRENCY.fullmatch(currency):
+                " ".join(
+                    f"{_OPTIONS.get(field, field)}: {' '.join(messages)}"
+                    for field, messages in problem.message_dict.items()
+                )
+            ) from None
+        except DuplicateVenueName as problem:
             raise CommandError(
-                f"--currency {currency!r} must be an ISO 4217 code: three capital letters."
-            )
-        venue = Venue.objects.create(name=name, timezone=venue_timezone, currency=currency)
+                f"{problem} Pass --allow-duplicate-name to create another venue of that name."
+            ) from None
         self.stdout.write(str(venue.pk))
-
-
-def _is_time_zone(name: str) -> bool:
-    # ZoneInfo also accepts file paths relative to the tz database; keep to plain zone names.
-    if not name or name.startswith(("/", ".")) or ".." in name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True

@@ -12,10 +12,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from tqdm import tqdm
 
+from customer_intel.demo import PlanError, plan_dataset
+from customer_intel.management.commands._common import progress_bar
 from customer_intel.models import RunMode, RunStatus
 from customer_intel.services.demo_data import (
     DemoDataConflict,
@@ -23,23 +24,9 @@ from customer_intel.services.demo_data import (
     demo_data_create,
     demo_user_provision,
 )
-from customer_intel.services.demo_generator import PlanError, plan_dataset
 from customer_intel.services.recompute import run_recompute
 
 API_BASE = "http://127.0.0.1:8000"
-
-
-class _ProgressStream:
-    """tqdm redraws with carriage returns; OutputWrapper.write would add newlines."""
-
-    def __init__(self, output: OutputWrapper) -> None:
-        self._output = output
-
-    def write(self, text: str) -> None:
-        self._output.write(text, ending="")
-
-    def flush(self) -> None:
-        self._output.flush()
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -123,24 +110,17 @@ class Command(BaseCommand):
             recompute = plan.kind == "demo"
 
         total = sum(venue.events or 0 for venue in plan.venues) or None
-        bar = tqdm(
-            total=total,
-            desc="events",
-            unit=" events",
-            unit_scale=True,
-            file=_ProgressStream(self.stderr),
-            disable=quiet,
-        )
-        try:
-            result = demo_data_create(
-                plan=plan,
-                reset=options["reset"],
-                progress=lambda _venue, written, _expected: bar.update(written),
-            )
-        except DemoDataConflict as exc:
-            raise CommandError(str(exc)) from exc
-        finally:
-            bar.close()
+        with progress_bar(
+            self, total=total, desc="events", unit=" events", unit_scale=True, enabled=not quiet
+        ) as bar:
+            try:
+                result = demo_data_create(
+                    plan=plan,
+                    reset=options["reset"],
+                    progress=lambda _venue, written, _expected: bar.update(written),
+                )
+            except DemoDataConflict as exc:
+                raise CommandError(str(exc)) from exc
 
         venues = [venue.venue for venue in result.venues]
         token = demo_user_provision(venues=venues)
@@ -151,21 +131,16 @@ class Command(BaseCommand):
     def _recompute(self, result: DemoDataResult, *, quiet: bool) -> None:
         for venue_result in result.venues:
             venue = venue_result.venue
-            bar = tqdm(
+            with progress_bar(
+                self,
                 total=venue_result.customers,
                 desc=f"recompute {venue.name}",
                 unit=" customers",
-                file=_ProgressStream(self.stderr),
-                disable=quiet,
-            )
-
-            def progress(done: int, bar: tqdm = bar) -> None:
-                bar.update(done - bar.n)
-
-            try:
-                run = run_recompute(venue=venue, mode=RunMode.FULL, progress=progress)
-            finally:
-                bar.close()
+                enabled=not quiet,
+            ) as bar:
+                run = run_recompute(
+                    venue=venue, mode=RunMode.FULL, progress=lambda done: bar.update(done - bar.n)
+                )
             if run.status != RunStatus.SUCCEEDED:
                 raise CommandError(f"Recompute of {venue.name} ended {run.status}: {run.error}")
             venue_result.run = run
@@ -197,7 +172,7 @@ class Command(BaseCommand):
         first = result.venues[0]
         base = f"{API_BASE}/customers/venue/{first.venue.pk}"
         out.write(f"\nAPI token of user 'demo': {token}\n")
-        out.write("Try (with `python manage.py runserver` running):")
+        out.write(f"Try, once the service answers on {API_BASE}:")
         out.write(f'  curl -H "Authorization: Token {token}" {base}/segments')
         out.write(f'  curl -H "Authorization: Token {token}" {base}/{first.sample_customer}')
         out.write(f'  curl -H "Authorization: Token {token}" "{base}/search?segment=vip"')

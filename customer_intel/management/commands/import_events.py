@@ -1,111 +1,136 @@
-"""manage.py import_events VENUE_ID FILE.csv — bulk-load events from a CSV file."""
+"""manage.py import_events VENUE_ID FILE — load events from a CSV file (`-`: standard input;
+`.gz`: gzip-compressed)."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
+import gzip
+import logging
 import sys
-import uuid
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from customer_intel.models import Venue
-from customer_intel.privacy import pseudonymize
-from customer_intel.services.ingestion import (
+from customer_intel.management.commands._common import progress_bar, venue_from_argument
+from customer_intel.services.csv_import import RejectsFile, events_import_csv
+from customer_intel.services.csv_records import (
     CSV_COLUMNS,
     CsvHeaderError,
     CsvImportSummary,
     CsvRejectedRow,
-    events_import_csv,
 )
 
-MAX_BATCH_SIZE = 50_000
-# Rejected rows keep their cells for the operator, except the raw customer id: its pseudonym is
-# written instead, enough to find the customer's other events without storing the raw id.
-REJECTS_COLUMNS = [
-    "line",
-    "field",
-    "message",
-    *("customerPseudonym" if name == "customerId" else name for name in CSV_COLUMNS),
-]
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 100_000
+MAX_BATCH_SIZE = 1_000_000
+STDIN = "-"
 
 
 class Command(BaseCommand):
     help = (
         "Import events from a CSV file with a header line (columns: "
         + ", ".join(CSV_COLUMNS)
-        + "; properties as JSON text). Same validation and idempotency as the REST batch: "
+        + "; properties as JSON text). FILE may be - for standard input, and a name ending "
+        "in .gz is read gzip-compressed. Same validation and idempotency as the REST batch: "
         "valid rows are stored batch by batch, known eventIds are skipped, invalid rows are "
         "written to a rejects file (raw customer ids replaced by their pseudonyms) and make "
-        "the command exit non-zero."
+        "the command exit non-zero. An interrupted import can simply be run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("venue_id", help="The venue's id (UUID).")
-        parser.add_argument("file", help="Path of the CSV file (UTF-8).")
+        parser.add_argument("file", help="Path of the CSV file (UTF-8), .gz, or - for stdin.")
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=settings.INGEST_MAX_BATCH,
+            default=DEFAULT_BATCH_SIZE,
             help="Rows per transaction (default %(default)s).",
         )
         parser.add_argument(
             "--rejects",
-            help="Where to write rejected rows (default: FILE.rejects.csv next to FILE).",
+            help="Where to write rejected rows (default: FILE.rejects.csv next to FILE; "
+            "stdin.rejects.csv in the current directory when reading standard input).",
         )
         parser.add_argument(
             "--no-progress", action="store_true", help="Do not draw the progress bar."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        venue = _venue(options["venue_id"])
-        path = Path(options["file"])
+        venue = venue_from_argument(options["venue_id"])
+        name: str = options["file"]
         batch_size: int = options["batch_size"]
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")
-        rejects_path = Path(options["rejects"] or f"{path}.rejects.csv")
-        try:
-            source = path.open("rb")
-        except OSError as problem:
-            raise CommandError(f"Cannot read {path}: {problem.strerror}.") from None
+        default_rejects = "stdin.rejects.csv" if name == STDIN else f"{name}.rejects.csv"
+        rejects = RejectsFile(Path(options["rejects"] or default_rejects))
 
-        rejects = _RejectsFile(rejects_path)
-        progress = tqdm(
-            total=path.stat().st_size,
-            unit="B",
-            unit_scale=True,
-            desc="import",
-            file=sys.stderr,
-            disable=options["no_progress"],
-        )
+        def write_rejected(row: CsvRejectedRow) -> None:
+            try:
+                rejects.write(row)
+            except OSError as problem:
+                raise CommandError(
+                    f"Cannot write the rejects file {rejects.path}: {problem.strerror}."
+                ) from None
+
+        started = time.monotonic()
         try:
-            with source, progress:
+            with contextlib.ExitStack() as files:
+                source, size = _open(name, files)
+                bar = files.enter_context(
+                    progress_bar(
+                        self,
+                        total=size,
+                        desc="import",
+                        unit="B",
+                        unit_scale=True,
+                        enabled=not options["no_progress"] and options["verbosity"] > 0,
+                    )
+                )
                 summary = events_import_csv(
                     venue=venue,
-                    lines=_decoded_lines(source, progress),
+                    source=_lines(source, bar),
                     batch_size=batch_size,
-                    on_rejected=rejects.write,
-                    on_batch=lambda s: progress.set_postfix(
+                    on_rejected=write_rejected,
+                    on_batch=lambda s: bar.set_postfix(
                         accepted=s.accepted, duplicates=s.duplicates, rejected=s.rejected
                     ),
                 )
         except CsvHeaderError as problem:
-            raise CommandError(f"{path}: {problem}.") from None
+            raise CommandError(f"{name}: {problem}.") from None
+        except OSError as problem:
+            raise CommandError(f"Cannot read {name}: {problem.strerror or problem}.") from None
         finally:
             rejects.close()
-        self._report(path, summary, rejects_path)
-
-    def _report(self, path: Path, summary: CsvImportSummary, rejects_path: Path) -> None:
-        self.stdout.write(
-            f"{path}: rows={summary.rows} accepted={summary.accepted} "
-            f"duplicates={summary.duplicates} rejected={summary.rejected}"
+        logger.info(
+            "events_imported venue=%s rows=%d accepted=%d duplicates=%d rejected=%d "
+            "refunds_exceeding_purchases=%d duration_s=%.1f",
+            venue.pk,
+            summary.rows,
+            summary.accepted,
+            summary.duplicates,
+            summary.rejected,
+            summary.refunds_exceeding_purchases,
+            time.monotonic() - started,
         )
+        self._report(name, summary, rejects.path)
+
+    def _report(self, name: str, summary: CsvImportSummary, rejects_path: Path) -> None:
+        self.stdout.write(
+            f"{name}: rows={summary.rows} accepted={summary.accepted} "
+            f"duplicates={summary.duplicates} rejected={summary.rejected} "
+            f"refunds_exceeding_purchases={summary.refunds_exceeding_purchases}"
+        )
+        if summary.refunds_exceeding_purchases:
+            self.stdout.write(
+                f"{summary.refunds_exceeding_purchases} customer(s) have refunds larger than "
+                "their purchases at this venue (stored; their profiles carry the flag "
+                "refundsExceedPurchases until the purchases arrive)."
+            )
         if not summary.rejected:
             return
         lines = ", ".join(str(line) for line in summary.rejected_lines)
@@ -121,58 +146,43 @@ class Command(BaseCommand):
         )
 
 
-def _venue(venue_id: str) -> Venue:
+def _open(name: str, files: contextlib.ExitStack) -> tuple[IO[bytes], int | None]:
+    """The file's bytes, closed with `files`, and its size for the progress bar (None when
+    unknown)."""
+    if name == STDIN:
+        return sys.stdin.buffer, None
+    path = Path(name)
     try:
-        venue_uuid = uuid.UUID(venue_id)
-    except ValueError:
-        raise CommandError(f"Venue id {venue_id!r} is not a UUID.") from None
-    venue = Venue.objects.filter(pk=venue_uuid).first()
-    if venue is None:
-        raise CommandError(f"Venue {venue_uuid} does not exist.")
-    return venue
+        raw = files.enter_context(path.open("rb"))
+        size = path.stat().st_size
+    except OSError as problem:
+        raise CommandError(f"Cannot read {name}: {problem.strerror}.") from None
+    if path.suffix == ".gz":
+        # The bar follows the compressed bytes read, the only size known up front.
+        return files.enter_context(gzip.GzipFile(fileobj=_Counted(raw), mode="rb")), size
+    return raw, size
 
 
-def _decoded_lines(source: BinaryIO, progress: tqdm) -> Iterator[str]:
-    """The file's lines as text, advancing the progress bar by bytes read.
+class _Counted:
+    """A binary file that remembers how many bytes were read from it."""
 
-    Bytes that are not UTF-8 are kept as surrogate escapes, which validation rejects, so a bad
-    line is reported instead of aborting the import. Decoding line by line is safe for UTF-8:
-    no multi-byte character contains a newline byte.
-    """
-    for raw in source:
-        progress.update(len(raw))
-        yield raw.decode("utf-8", "surrogateescape")
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.consumed += len(data)
+        return data
 
 
-class _RejectsFile:
-    """The rejects CSV, opened on the first rejected row so a clean import writes nothing."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: io.TextIOWrapper | None = None
-        self._writer: Any = None
-
-    def write(self, rejected: CsvRejectedRow) -> None:
-        if self._writer is None:
-            try:
-                self._file = self.path.open("w", newline="", encoding="utf-8", errors="replace")
-            except OSError as problem:
-                raise CommandError(
-                    f"Cannot write the rejects file {self.path}: {problem.strerror}."
-                ) from None
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(REJECTS_COLUMNS)
-        cells = dict(rejected.cells)
-        raw_customer_id = cells.pop("customerId", "")
-        if raw_customer_id.strip():
-            # Bytes that were not UTF-8 have no pseudonym; the raw id is not written either way.
-            with contextlib.suppress(UnicodeEncodeError):
-                cells["customerPseudonym"] = pseudonymize(raw_customer_id)
-        self._writer.writerow(
-            [rejected.line, rejected.field, rejected.message]
-            + [cells.get(name, "") for name in REJECTS_COLUMNS[3:]]
-        )
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+def _lines(source: IO[bytes], bar: tqdm) -> Iterator[bytes]:
+    counted = getattr(source, "fileobj", None)
+    if isinstance(counted, _Counted):
+        for line in source:
+            bar.update(counted.consumed - bar.n)
+            yield line
+        return
+    for line in source:
+        bar.update(len(line))
+        yield line

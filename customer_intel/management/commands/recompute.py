@@ -6,14 +6,13 @@ summary. Exits non-zero when the run failed, or was skipped because another run 
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Exists, OuterRef
-from tqdm import tqdm
 
+from customer_intel.management.commands._common import progress_bar, venue_from_argument
 from customer_intel.models import (
     CustomerFacts,
     CustomerProfile,
@@ -42,19 +41,6 @@ def parse_as_of(value: str) -> datetime:
             "is unambiguous."
         )
     return parsed
-
-
-class _ProgressStream:
-    """tqdm redraws its bar with carriage returns; OutputWrapper.write would add newlines."""
-
-    def __init__(self, output: OutputWrapper) -> None:
-        self._output = output
-
-    def write(self, text: str) -> None:
-        self._output.write(text, ending="")
-
-    def flush(self) -> None:
-        self._output.flush()
 
 
 class Command(BaseCommand):
@@ -88,31 +74,31 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        venue = self._venue(options["venue_id"])
+        venue = venue_from_argument(options["venue_id"])
         mode = options["mode"] or RunMode.INCREMENTAL
         as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
 
         # Recorded before the engine starts so that a failure can name its run.
         run = RecomputeRun.objects.create(venue=venue, mode=mode, as_of=as_of)
-        progress_bar = tqdm(
+        with progress_bar(
+            self,
             total=_expected_customers(venue=venue, mode=mode),
             desc=f"{mode} recompute of {venue.name}",
             unit=" customers",
-            file=_ProgressStream(self.stderr),
-            disable=options["verbosity"] == 0,
-        )
+            enabled=options["verbosity"] > 0,
+        ) as bar:
 
-        def progress(done: int) -> None:
-            progress_bar.update(done - progress_bar.n)
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
 
-        try:
-            run = run_recompute(venue=venue, mode=mode, as_of=as_of, run=run, progress=progress)
-        except Exception as exc:
-            # The engine recorded the error text, with anything like a customer id redacted.
-            run.refresh_from_db()
-            raise CommandError(f"Run {run.pk} failed: {run.error or type(exc).__name__}") from exc
-        finally:
-            progress_bar.close()
+            try:
+                run = run_recompute(venue=venue, mode=mode, as_of=as_of, run=run, progress=progress)
+            except Exception as exc:
+                # The engine recorded the error text, with anything like a customer id redacted.
+                run.refresh_from_db()
+                raise CommandError(
+                    f"Run {run.pk} failed: {run.error or type(exc).__name__}"
+                ) from exc
 
         self._summary(run)
         if run.status == RunStatus.SKIPPED:
@@ -122,16 +108,6 @@ class Command(BaseCommand):
             )
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Run {run.pk} ended {run.status}: {run.error}")
-
-    def _venue(self, venue_id: str) -> Venue:
-        try:
-            venue_uuid = uuid.UUID(venue_id)
-        except ValueError as exc:
-            raise CommandError(f"{venue_id!r} is not a venue id (a UUID).") from exc
-        venue = Venue.objects.filter(pk=venue_uuid).first()
-        if venue is None:
-            raise CommandError(f"No venue with id {venue_uuid}.")
-        return venue
 
     def _summary(self, run: RecomputeRun) -> None:
         duration = f"{run.duration_seconds:.2f}s" if run.duration_seconds is not None else "-"

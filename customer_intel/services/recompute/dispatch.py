@@ -27,9 +27,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
-from customer_intel.services.locks import LockNotAcquired, venue_lock
-from customer_intel.services.recompute import run_recompute
+from customer_intel.services.recompute.runs import run_recompute
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The operators' admin: venues and their thresholds, the event log, the profile cache, runs.
 
 The event log and the profile cache hold millions of rows, so their pages never COUNT(*) the
-whole table (admin_paginators), never offer a select box or a filter that lists every customer,
+whole table (admin.paginators), never offer a select box or a filter that lists every customer,
 and search only by exact customer: a pseudonym, or a raw id hashed on arrival and replaced in
 the URL by its pseudonym so that it is never echoed back.
 """
@@ -26,7 +26,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
-from customer_intel.admin_paginators import EstimatedCountPaginator
+from customer_intel.admin.paginators import EstimatedCountPaginator
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.models import (
     CustomerEvent,
@@ -43,6 +43,7 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import is_pseudonym, resolve_customer_id
+from customer_intel.services.venues import venue_create
 
 ERROR_PREVIEW_CHARS = 80
 # The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
@@ -256,6 +257,14 @@ class VenueAdmin(admin.ModelAdmin):
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
     )
 
+    def save_model(self, request: HttpRequest, obj: Venue, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            # The list shows every venue by name, so a second one of a name is the operator's
+            # visible choice here.
+            venue_create(venue=obj, allow_duplicate_name=True)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # One correlated subquery per column, so the page costs the same number of queries
         # whatever the number of venues.
@@ -336,7 +345,7 @@ class VenueAdmin(admin.ModelAdmin):
     @admin.action(description="Queue full recompute", permissions=["change"])
     def queue_full_recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Imported here: the admin module loads at startup, the recompute machinery need not.
-        from customer_intel.services.recompute_queue import queue_recompute
+        from customer_intel.services.recompute import queue_recompute
 
         # A second click before the first run starts would only queue a run that the
         # one-run-per-venue lock then skips.

@@ -26,15 +26,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-EVENT_TYPES = (
-    "ticket.purchased",
-    "ticket.refunded",
-    "ticket.scanned",
-    "page.viewed",
-    "cart.added",
-    "campaign.clicked",
-    "email.opened",
-)
+from customer_intel.analytics.vocabulary import EventType
+
+# Event types by index, in the vocabulary's order (the indices below name them).
+EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)
 PURCHASED, REFUNDED, SCANNED, VIEWED, CART_ADDED, CLICKED, OPENED = range(len(EVENT_TYPES))
 
 CATEGORIES = ("concert", "comedy", "theatre", "sports", "family", "festival")

@@ -9,7 +9,7 @@ import psycopg
 from django.db import connection
 
 
-def execute_server_bound(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple]:
+def execute_binary(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple]:
     """Run `sql` with its parameters sent apart from the query text, in binary.
 
     Django's psycopg cursors bind on the client unless the database's `server_side_binding`

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.profile import compute_profile
+from customer_intel.db.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.logging import redact
 from customer_intel.models import (
     CustomerProfile,
@@ -48,9 +49,8 @@ from customer_intel.models import (
     Venue,
 )
 from customer_intel.services import facts as facts_service
-from customer_intel.services import profile_store
-from customer_intel.services.locks import LockNotAcquired, venue_lock, venue_lock_key
 from customer_intel.services.predictions import chunk_predictor
+from customer_intel.services.recompute import profiles as profile_store
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +161,7 @@ def _iter_profile_rows(
     computed, so the database indexes one row while Python computes the next."""
     thresholds = venue.segment_thresholds()
     slipping = venue.slipping_probability_alive
+    currency = venue.currency
     predictions = predictor(facts) if predictor is not None else {}
     instants = (as_of, computed_at)
     no_prediction = (*_NO_PREDICTION.values(), *instants)
@@ -169,13 +170,18 @@ def _iter_profile_rows(
         prediction = predictions.get(customer_facts.customer)
         if prediction is None:
             values = compute_profile(
-                customer_facts, as_of=as_of, thresholds=thresholds, slipping_threshold=slipping
+                customer_facts,
+                as_of=as_of,
+                currency=currency,
+                thresholds=thresholds,
+                slipping_threshold=slipping,
             )
             yield (*_profile_values(values), *no_prediction)
             continue
         values = compute_profile(
             customer_facts,
             as_of=as_of,
+            currency=currency,
             thresholds=thresholds,
             probability_alive=prediction.get("probability_alive"),
             expected_purchases_30d=prediction.get("expected_purchases_30d"),

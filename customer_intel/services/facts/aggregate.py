@@ -1,0 +1,189 @@
+"""A customer's facts, defined once: ORM aggregates over their events.
+
+Every path that computes facts uses these definitions. Reads run them as ORM queries on any
+database; the two statements hand-written for PostgreSQL (the server-side store in `store`,
+the ingestion-time merge in `merge`) embed the SQL Django compiles from them. They agree with
+the pure reference `customer_intel.analytics.events.facts_from_events`.
+
+Money is summed in integer cents, and local hours and purchase days are taken in the venue's
+time zone (DST included) inside the database, so Python only ever sees plain integers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import ExtractHour
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
+
+from customer_intel.analytics.facts import CustomerFactsRow
+from customer_intel.analytics.vocabulary import (
+    AFTERNOON_BEFORE_HOUR,
+    MORNING_BEFORE_HOUR,
+    EventType,
+)
+from customer_intel.db.expressions import (
+    BytewiseKey,
+    Cents,
+    JSONArrayLength,
+    LocalDayNumber,
+    SortedSet,
+    TextIn,
+)
+from customer_intel.models import CustomerEvent, Venue
+
+PURCHASE = Q(type=EventType.TICKET_PURCHASED)
+REFUND = Q(type=EventType.TICKET_REFUNDED)
+
+FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
+# A stored facts row also keeps the purchase days themselves: ingestion merges a batch's days
+# into them, so purchase_days stays exact without rereading the customer's events.
+STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers")
+# What one aggregated customer comes back as: the stored fields (category counts apart, they
+# need a grouping of their own), then how many events were read.
+AGGREGATED_COLUMNS: tuple[str, ...] = (
+    "customer_key",
+    *(name for name in STORED_FIELDS[1:] if name != "category_counts"),
+    "event_count",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatedFacts:
+    """One customer's facts as a stored row holds them, and the events they were read from."""
+
+    row: CustomerFactsRow
+    purchase_day_numbers: list[int]
+    events: int
+
+
+def events_of(
+    *, venue: Venue, customers: Iterable[str] | None = None, cutoff: Any = None
+) -> QuerySet[CustomerEvent]:
+    """The venue's events, of these customers only and at or before `cutoff` when given."""
+    events = CustomerEvent.objects.filter(venue=venue)
+    if customers is not None:
+        events = events.filter(TextIn("customer", list(customers)))
+    if cutoff is not None:
+        events = events.filter(occurred_at__lte=cutoff)
+    return events
+
+
+def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
+    """The aggregate of each column of AGGREGATED_COLUMNS but the key, over one customer's
+    events."""
+    local_hour = ExtractHour("occurred_at", tzinfo=tz)
+    purchase_days = SortedSet(LocalDayNumber("occurred_at", tz=tz), filter=PURCHASE)
+
+    def purchases_where(condition: Any) -> Count:
+        return Count("id", filter=PURCHASE & Q(condition))
+
+    return {
+        "first_seen": Min("occurred_at"),
+        "last_seen": Max("occurred_at"),
+        "purchase_count": Count("id", filter=PURCHASE),
+        "purchase_cents": Sum(Cents("amount"), filter=PURCHASE, default=0),
+        "purchase_quantity": Sum("quantity", filter=PURCHASE, default=0),
+        "refund_count": Count("id", filter=REFUND),
+        "refund_cents": Sum(Cents("amount"), filter=REFUND, default=0),
+        "refund_quantity": Sum("quantity", filter=REFUND, default=0),
+        "first_purchase_at": Min("occurred_at", filter=PURCHASE),
+        "last_purchase_at": Max("occurred_at", filter=PURCHASE),
+        # Distinct local days with a purchase: the number of the days listed below.
+        "purchase_days": JSONArrayLength(purchase_days),
+        "morning_purchases": purchases_where(LessThan(local_hour, MORNING_BEFORE_HOUR)),
+        "afternoon_purchases": purchases_where(
+            Q(GreaterThanOrEqual(local_hour, MORNING_BEFORE_HOUR))
+            & Q(LessThan(local_hour, AFTERNOON_BEFORE_HOUR))
+        ),
+        "evening_purchases": purchases_where(GreaterThanOrEqual(local_hour, AFTERNOON_BEFORE_HOUR)),
+        "purchase_day_numbers": purchase_days,
+        "event_count": Count("id"),
+    }
+
+
+def aggregated(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> QuerySet:
+    """Per customer of `events`: the AGGREGATED_COLUMNS, in that order."""
+    return (
+        events.values(customer_key=BytewiseKey("customer"))
+        .annotate(**_aggregates(tz))
+        .order_by()
+        .values_list(*AGGREGATED_COLUMNS)
+    )
+
+
+def category_counts(events: QuerySet[CustomerEvent]) -> QuerySet:
+    """Per customer and event category of `events`: how many purchases, as
+    (customer_key, event_category, purchases). Purchases without a category are left out."""
+    return (
+        events.filter(PURCHASE)
+        .exclude(event_category="")
+        .values("event_category", customer_key=BytewiseKey("customer"))
+        .annotate(purchases=Count("id"))
+        .order_by()
+        .values_list("customer_key", "event_category", "purchases")
+    )
+
+
+def facts_aggregate(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> Iterator[AggregatedFacts]:
+    """The facts of every customer of `events`, in customer order, read through the ORM."""
+    categories: dict[str, dict[str, int]] = {}
+    for customer, category, purchases in category_counts(events):
+        categories.setdefault(customer, {})[category] = purchases
+    for values in aggregated(events, tz=tz).order_by("customer_key"):
+        yield _aggregated_facts(values, categories.get(values[0], {}))
+
+
+def _aggregated_facts(values: tuple[Any, ...], counts: Mapping[str, int]) -> AggregatedFacts:
+    *row_values, days, events = values
+    if isinstance(days, str):
+        days = json.loads(days)
+    return AggregatedFacts(
+        row=CustomerFactsRow(*row_values, category_counts=counts),
+        # SQLite hands the set back in any order.
+        purchase_day_numbers=sorted(days),
+        events=events,
+    )
+
+
+def server_side_select(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> tuple[str, tuple]:
+    """A PostgreSQL SELECT of complete facts rows of `events` (STORED_FIELDS, then
+    event_count, one row per customer), built from the SQL Django compiles for `aggregated`
+    and `category_counts`, for the statements that write facts without fetching them."""
+    main_sql, main_params = aggregated(events, tz=tz).query.sql_with_params()
+    counts_sql, counts_params = category_counts(events).query.sql_with_params()
+    columns = ", ".join(
+        "coalesce(c.category_counts, '{}'::jsonb) AS category_counts"
+        if name == "category_counts"
+        else f"a.{name}"
+        for name in STORED_FIELDS[1:]
+    )
+    sql = f"""
+    SELECT a.customer_key AS customer, {columns}, a.event_count
+    FROM ({main_sql}) a
+    LEFT JOIN (
+        SELECT customer_key, jsonb_object_agg(event_category, purchases) AS category_counts
+        FROM ({counts_sql}) per_category
+        GROUP BY customer_key
+    ) c ON c.customer_key = a.customer_key
+    """  # noqa: S608 - built from compiled ORM queries; every value is a bound parameter
+    return sql, (*main_params, *counts_params)
+
+
+def aggregated_from_stored(values: tuple[Any, ...]) -> AggregatedFacts:
+    """An AggregatedFacts from a row of `server_side_select`'s columns."""
+    *row_values, counts, days, events = values
+    if isinstance(counts, str | bytes):
+        counts = json.loads(counts)
+    if isinstance(days, str | bytes):
+        days = json.loads(days)
+    return AggregatedFacts(
+        row=CustomerFactsRow(*row_values, category_counts=counts),
+        purchase_day_numbers=list(days),
+        events=events,
+    )
