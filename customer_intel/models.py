@@ -62,6 +62,11 @@ class Venue(models.Model):
         default=defaults.SLIPPING_PROBABILITY_ALIVE,
         help_text="A big spender whose P(alive) falls below this is flagged as slipping.",
     )
+    history_retention_days = models.PositiveIntegerField(
+        default=730,
+        validators=[MinValueValidator(1)],
+        help_text="Days of segment history kept; older points are pruned by the nightly run.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -271,6 +276,10 @@ class CustomerProfile(models.Model):
 
     as_of = models.DateTimeField()
     computed_at = models.DateTimeField()
+    # The segments the venue's last full run gave this customer (null when first stored by
+    # another run): the next full run counts moves between segments from them.
+    full_run_segment = models.CharField(max_length=16, null=True, editable=False)  # noqa: DJ001
+    full_run_rfm_segment = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
         constraints = [
@@ -384,3 +393,7 @@ class PredictionModelFit(models.Model):
 
     def __str__(self) -> str:
         return f"fit {self.pk} ({'usable' if self.usable else 'refused'})"
+
+
+# Aggregates over time live in their own module; importing them here registers them.
+from customer_intel.trends.models import SegmentFlowSet, SegmentHistoryPoint  # noqa: E402, F401

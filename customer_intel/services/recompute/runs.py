@@ -51,6 +51,8 @@ from customer_intel.models import (
 from customer_intel.services import facts as facts_service
 from customer_intel.services.predictions import chunk_predictor
 from customer_intel.services.recompute import profiles as profile_store
+from customer_intel.trends.flows import flows_capture_previous, flows_record
+from customer_intel.trends.history import history_record
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +165,7 @@ def _iter_profile_rows(
     slipping = venue.slipping_probability_alive
     currency = venue.currency
     predictions = predictor(facts) if predictor is not None else {}
-    instants = (as_of, computed_at)
+    instants = (as_of, computed_at, None, None)  # full-run segments: set by a full run only
     no_prediction = (*_NO_PREDICTION.values(), *instants)
     # The hot loop of a full run (once per customer): keep it to the pure call and tuples.
     for customer_facts in facts:
@@ -305,6 +307,8 @@ def _run_full(
     with done.phase("model"):
         predictor = _predictor_for(venue=venue, as_of=as_of, run=run)
     tally = profile_store.SegmentTally()
+    with done.phase("flows"):
+        flows_capture_previous(venue=venue)
     with done.phase("clear"):
         profile_store.profiles_clear(venue=venue)
     chunks = facts_service.facts_iter_chunks(venue=venue, chunk_size=chunk_size)
@@ -318,7 +322,9 @@ def _run_full(
             rows = _iter_profile_rows(
                 facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
             )
-            written = profile_store.profiles_insert(venue=venue, rows=tally.counted(rows))
+            written = profile_store.profiles_insert(
+                venue=venue, rows=_with_full_run_segments(tally.counted(rows))
+            )
         done.customers += written
         done.events += events
         if progress is not None:
@@ -334,7 +340,24 @@ def _run_full(
             computed_at=computed_at,
             run=run,
         )
+    with done.phase("flows"):
+        flows_record(
+            venue=venue,
+            run=run,
+            as_of=as_of,
+            segment_counts=tally.segments,
+            rfm_segment_counts=tally.rfm_segments,
+        )
     return done
+
+
+def _with_full_run_segments(
+    rows: Iterator[profile_store.ProfileRow],
+) -> Iterator[profile_store.ProfileRow]:
+    """A full run's rows carry their segments as the full-run segments too."""
+    segment, rfm_segment = profile_store.SEGMENT_INDEX, profile_store.RFM_SEGMENT_INDEX
+    for row in rows:
+        yield (*row[:-2], row[segment], row[rfm_segment])
 
 
 def _error_text(exc: BaseException) -> str:
@@ -416,6 +439,9 @@ def _run_locked(
             if rebuilt_events is not None:
                 done.events += rebuilt_events
                 done.phases["time_zone_rebuild"] = rebuild_seconds
+            snapshot = SegmentSnapshot.objects.filter(venue=venue).first()
+            if snapshot is not None:
+                history_record(venue=venue, run=run, snapshot=snapshot)
     except Exception as exc:
         run.customers_processed = 0
         run.events_processed = 0
