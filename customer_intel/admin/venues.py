@@ -27,6 +27,7 @@ from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from customer_intel.admin.paginators import EstimatedCountPaginator
+from customer_intel.admin.pictures import VenuePicturesMixin
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.models import (
     CustomerEvent,
@@ -219,7 +220,7 @@ class VenueAdminForm(forms.ModelForm):
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
     """Venues with the state of their recompute, their thresholds and a recompute action."""
 
     form = VenueAdminForm
@@ -235,7 +236,15 @@ class VenueAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     ordering = ("name",)
     actions = ("queue_full_recompute",)
-    readonly_fields = ("id", "created_at", "runs_link", "last_run", "last_success", "customers")
+    readonly_fields = (
+        "id",
+        "created_at",
+        "runs_link",
+        "last_run",
+        "last_success",
+        "customers",
+        "pictures",
+    )
     fieldsets = (
         (None, {"fields": ("id", "name", "timezone", "currency", "created_at")}),
         (
@@ -255,6 +264,8 @@ class VenueAdmin(admin.ModelAdmin):
             {"fields": ("annual_discount_rate", "slipping_probability_alive")},
         ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
+        ("History", {"fields": ("history_retention_days",)}),
+        ("Pictures", {"classes": ("ci-pictures-set",), "fields": ("pictures",)}),
     )
 
     def save_model(self, request: HttpRequest, obj: Venue, form: Any, change: bool) -> None:

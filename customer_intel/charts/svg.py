@@ -8,6 +8,7 @@ so tests compare pictures with data instead of pixels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -37,6 +38,13 @@ Formatter = Callable[[float], str]
 
 def plain_number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def nice_step(largest: float, steps: int) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that covers `largest` in `steps`."""
+    raw = largest / steps
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,7 @@ def heat_map(
             body.append(
                 _text(
                     x + cell_width / 2,
-                    y + (20 if name else 29),
+                    y + (20 if name else cell_height / 2 + 4),
                     plain_number(value),
                     anchor="middle",
                     weight="bold",
@@ -235,7 +243,8 @@ def line_chart(
         return _empty(title, "No history yet: a point is added by each successful run.", width)
     left, right, top, bottom = 64, 170, 40, 56
     plot_w, plot_h = width - left - right, height - top - bottom
-    largest = max((max(s.values, default=0) for s in series), default=0) or 1
+    tick = nice_step(max((max(s.values, default=0) for s in series), default=0) or 1, 4)
+    largest = tick * 4
     step = plot_w / max(1, len(x_labels) - 1)
 
     def xy(index: int, value: float) -> tuple[float, float]:

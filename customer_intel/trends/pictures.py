@@ -25,6 +25,7 @@ from customer_intel.charts.svg import (
     histogram,
     horizontal_bars,
     line_chart,
+    nice_step,
 )
 from customer_intel.models import CustomerProfile, SegmentSnapshot, Venue
 from customer_intel.trends.history import DEFAULT_WINDOW_DAYS, history_points, local_date
@@ -144,12 +145,6 @@ def latest_flows(venue: Venue) -> Picture:
     return Picture("Segment flows", svg, caption)
 
 
-def _nice_step(largest: float, bins: int) -> float:
-    raw = largest / bins
-    magnitude = 10 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-
-
 def _binned(venue: Venue, field: str, edges: list[float]) -> list[int]:
     """Counts of the venue's profiles per bin of `field`, in one scan."""
     last = len(edges) - 2
@@ -176,7 +171,7 @@ def value_distribution(venue: Venue) -> Picture:
     if not largest:
         svg = histogram([0, 1], [0], title=title, x_axis="")
         return Picture("Lifetime value", svg, "No usable model fit: no model values yet.")
-    step = _nice_step(float(largest), HISTOGRAM_BINS)
+    step = nice_step(float(largest), HISTOGRAM_BINS)
     edges = [step * i for i in range(math.ceil(float(largest) / step) + 1)]
     counts = _binned(venue, "predicted_clv_3y", [Decimal(str(e)) for e in edges])
     svg = histogram(
