@@ -69,6 +69,11 @@ class Venue(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Events older than this many days are deleted nightly; empty keeps every event.",
     )
+    history_retention_days = models.PositiveIntegerField(
+        default=730,
+        validators=[MinValueValidator(1)],
+        help_text="Days of segment history kept; older points are pruned by the nightly run.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -278,6 +283,10 @@ class CustomerProfile(models.Model):
 
     as_of = models.DateTimeField()
     computed_at = models.DateTimeField()
+    # The segments the venue's last full run gave this customer (null when first stored by
+    # another run): the next full run counts moves between segments from them.
+    full_run_segment = models.CharField(max_length=16, null=True, editable=False)  # noqa: DJ001
+    full_run_rfm_segment = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
         constraints = [
@@ -349,22 +358,6 @@ class RecomputeRun(models.Model):
         return f"{self.mode} run {self.pk} ({self.status})"
 
 
-class SegmentSnapshot(models.Model):
-    """Segment and RFM-segment counts of a venue's profile cache, kept current by every run
-    so the segments endpoint never scans the profile table."""
-
-    venue = models.OneToOneField(Venue, on_delete=models.CASCADE, related_name="segment_snapshot")
-    segment_counts = models.JSONField(default=dict)
-    rfm_segment_counts = models.JSONField(default=dict)
-    total_customers = models.IntegerField(default=0)
-    as_of = models.DateTimeField(null=True)
-    computed_at = models.DateTimeField(null=True)
-    run = models.ForeignKey(RecomputeRun, null=True, on_delete=models.SET_NULL, related_name="+")
-
-    def __str__(self) -> str:
-        return f"segments of {self.venue_id}"
-
-
 class PredictionModelFit(models.Model):
     """A venue's BG/NBD and Gamma-Gamma fit at one run, used or refused with a reason."""
 
@@ -393,72 +386,15 @@ class PredictionModelFit(models.Model):
         return f"fit {self.pk} ({'usable' if self.usable else 'refused'})"
 
 
-class SuppressedCustomer(models.Model):
-    """A customer whose later events a venue no longer collects: ingestion drops them.
-
-    Holds only what matching needs, the pseudonym: who asked, when and why is in the audit
-    trail, which in turn holds no identifier.
-    """
-
-    # No index of its own: the unique key leads with the venue.
-    venue = models.ForeignKey(
-        Venue, on_delete=models.CASCADE, related_name="suppressed_customers", db_index=False
-    )
-    customer = models.CharField(max_length=PSEUDONYM_LENGTH, help_text="Customer pseudonym.")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["venue", "customer"], name="unique_suppressed_customer"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"suppressed {self.customer[:12]}…"
-
-
-class PrivacyAction(models.TextChoices):
-    ERASURE = "erasure"
-    SUPPRESSION = "suppression"
-    SUPPRESSION_LIFTED = "suppression_lifted"
-    RETENTION_PURGE = "retention_purge"
-
-
-class PrivacyAuditEntry(models.Model):
-    """One erasure, suppression, lifted suppression or retention purge at a venue: when, who,
-    what and how many, never which customer.
-
-    A retention purge is recorded like a run: `running` while its batches commit (each batch
-    adds to the counts in its own transaction), then `succeeded` or `failed`.
-    """
-
-    class Status(models.TextChoices):
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    id = models.BigAutoField(primary_key=True)
-    # Indexed by audit_venue_latest, which leads with the venue.
-    venue = models.ForeignKey(
-        Venue, on_delete=models.CASCADE, related_name="privacy_audit", db_index=False
-    )
-    action = models.CharField(max_length=32, choices=PrivacyAction.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
-    # The user name for the API; the operating-system user for a command; "schedule" for beat.
-    actor = models.CharField(max_length=150)
-    via = models.CharField(max_length=16, help_text="api, command or schedule.")
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    events = models.BigIntegerField(default=0, help_text="Events deleted.")
-    profiles = models.IntegerField(default=0, help_text="Profiles deleted.")
-    customers = models.IntegerField(default=0, help_text="Customers concerned.")
-    # Aggregates only (a retention purge's cutoff and batches, the recompute run it queued).
-    detail = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, default="")
-
-    class Meta:
-        ordering = ["-id"]
-        indexes = [models.Index(fields=["venue", "-id"], name="audit_venue_latest")]
-
-    def __str__(self) -> str:
-        return f"{self.action} at {self.venue_id} ({self.status})"
+# Personal-data operations and aggregates over time live in modules of their own; importing
+# them here registers them with the app.
+from customer_intel.privacy_models import (  # noqa: E402, F401
+    PrivacyAction,
+    PrivacyAuditEntry,
+    SuppressedCustomer,
+)
+from customer_intel.trends.models import (  # noqa: E402, F401
+    SegmentFlowSet,
+    SegmentHistoryPoint,
+    SegmentSnapshot,
+)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "customer_intel",
 ]
@@ -156,6 +157,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Path parameters named as the README names them: {venueId}, {customerId}, {runId}.
+    "CAMELIZE_NAMES": True,
+    # https://drf-spectacular.readthedocs.io/en/latest/settings.html : the UI files come
+    # from the sidecar package, served by this service, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

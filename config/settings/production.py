@@ -16,3 +16,11 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# https://whitenoise.readthedocs.io/ : the admin's and the API docs' files (collected by
+# `collectstatic`) served by the service itself, so no page depends on another host.
+MIDDLEWARE = [
+    MIDDLEWARE[0],  # noqa: F405  (SecurityMiddleware stays first)
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[1:],  # noqa: F405
+]

@@ -18,6 +18,7 @@ from customer_intel.admin.common import (
     VENUE_FILTER_PARAM,
     changelist_url,
 )
+from customer_intel.admin.pictures import VenuePicturesMixin
 from customer_intel.models import (
     PendingCustomer,
     RecomputeRun,
@@ -92,7 +93,7 @@ class VenueAdminForm(forms.ModelForm):
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
     """Venues with the state of their recompute, their thresholds and a recompute action."""
 
     form = VenueAdminForm
@@ -108,7 +109,15 @@ class VenueAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     ordering = ("name",)
     actions = ("queue_full_recompute",)
-    readonly_fields = ("id", "created_at", "runs_link", "last_run", "last_success", "customers")
+    readonly_fields = (
+        "id",
+        "created_at",
+        "runs_link",
+        "last_run",
+        "last_success",
+        "customers",
+        "pictures",
+    )
     fieldsets = (
         (None, {"fields": ("id", "name", "timezone", "currency", "created_at")}),
         (
@@ -136,6 +145,8 @@ class VenueAdmin(admin.ModelAdmin):
             },
         ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
+        ("History", {"fields": ("history_retention_days",)}),
+        ("Pictures", {"classes": ("ci-pictures-set",), "fields": ("pictures",)}),
     )
 
     def save_model(self, request: HttpRequest, obj: Venue, form: Any, change: bool) -> None:

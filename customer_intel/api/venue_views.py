@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
+from customer_intel.analytics.shares import percentages
 from customer_intel.api.answers import SEGMENTS as SEGMENTS_ANSWER
 from customer_intel.api.answers import SegmentsAnswer, SegmentShare
 from customer_intel.api.customers_serializers import (
@@ -32,12 +34,13 @@ from customer_intel.services.recompute import queue_recompute
 def segment_shares(
     *, names: tuple[str, ...], counts: dict[str, int], total: int
 ) -> list[SegmentShare]:
-    """Every named segment with its count and its percentage of `total`."""
-    shares = []
-    for name in names:
-        count = int(counts.get(name, 0))
-        shares.append(SegmentShare(name, count, 100.0 * count / total if total else 0.0))
-    return shares
+    """Every named segment with its count and its percentage (largest-remainder rounding, so
+    the shares sum to exactly 100.00 when there is any customer; `total` is their sum)."""
+    values = [int(counts.get(name, 0)) for name in names]
+    return [
+        SegmentShare(name, count, share)
+        for name, count, share in zip(names, values, percentages(values), strict=True)
+    ]
 
 
 @extend_schema(parameters=[VENUE_ID])
@@ -113,9 +116,15 @@ class RecomputeView(VenueScopedAPIView):
         serializer.is_valid(raise_exception=True)
         mode = serializer.validated_data["mode"]
         run = queue_recompute(venue=self.venue, mode=mode)
+        # The embedded default runs the task in-process: the run may already have finished.
+        run.refresh_from_db(fields=["status"])
+        location = reverse(
+            "customer-recompute-run", kwargs={"venue_id": self.venue.pk, "run_id": run.pk}
+        )
         return Response(
             RecomputeQueuedSerializer(
                 {"runId": run.pk, "status": run.status, "mode": run.mode}
             ).data,
             status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
         )

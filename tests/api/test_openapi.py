@@ -39,7 +39,7 @@ def test_schema_validates_without_warnings(tmp_path):
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     text = out.read_text()
-    for path in ("/customers/venue/{venue_id}/search", "/health", "/events/venue/{venue_id}"):
+    for path in ("/customers/venue/{venueId}/search", "/health", "/events/venue/{venueId}"):
         assert path in text
     assert "text/csv" in text
 

@@ -32,7 +32,16 @@ PREDICTION_FIELDS: tuple[str, ...] = (
 )
 # A profile row is a tuple in this order: the computed values, the predictions, the instants.
 VALUE_FIELDS: tuple[str, ...] = tuple(ProfileValues.__dataclass_fields__)
-WRITE_FIELDS: tuple[str, ...] = (*VALUE_FIELDS, *PREDICTION_FIELDS, "as_of", "computed_at")
+# The last two hold the segments a full run gave the customer (None from any other run): the
+# next full run counts the moves between segments from them (customer_intel.trends.flows).
+FULL_RUN_FIELDS: tuple[str, ...] = ("full_run_segment", "full_run_rfm_segment")
+WRITE_FIELDS: tuple[str, ...] = (
+    *VALUE_FIELDS,
+    *PREDICTION_FIELDS,
+    "as_of",
+    "computed_at",
+    *FULL_RUN_FIELDS,
+)
 CUSTOMER_INDEX = WRITE_FIELDS.index("customer")
 SEGMENT_INDEX = WRITE_FIELDS.index("segment")
 RFM_SEGMENT_INDEX = WRITE_FIELDS.index("rfm_segment")
@@ -48,7 +57,10 @@ if set(WRITE_FIELDS) != _MODEL_FIELDS:
         f"{sorted(set(WRITE_FIELDS) ^ _MODEL_FIELDS)}"
     )
 _UNIQUE_KEY = ("venue", "customer")
-_UPDATE_FIELDS = [name for name in WRITE_FIELDS if name != "customer"]
+# Only a full run sets the full-run segments; other runs' updates leave them as they were.
+_UPDATE_FIELDS = [
+    name for name in WRITE_FIELDS if name != "customer" and name not in FULL_RUN_FIELDS
+]
 
 ProfileRow = tuple[Any, ...]
 

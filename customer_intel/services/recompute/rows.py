@@ -95,7 +95,7 @@ def iter_profile_rows(
     slipping = venue.slipping_probability_alive
     currency = venue.currency
     predictions = predictor(facts) if predictor is not None else {}
-    instants = (as_of, computed_at)
+    instants = (as_of, computed_at, None, None)  # full-run segments: set by a full run only
     no_prediction = (*_NO_PREDICTION.values(), *instants)
     # The hot loop of a full run (once per customer): keep it to the pure call and tuples.
     for customer_facts in facts:

@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.logging import redact
-from customer_intel.models import RecomputeRun, RunMode, RunStatus, Venue
+from customer_intel.models import RecomputeRun, RunMode, RunStatus, SegmentSnapshot, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.recompute.strategies import run_full, run_incremental
+from customer_intel.trends.history import history_record
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,9 @@ def _run_locked(
             if rebuilt_events is not None:
                 done.events += rebuilt_events
                 done.phases["time_zone_rebuild"] = rebuild_seconds
+            snapshot = SegmentSnapshot.objects.filter(venue=venue).first()
+            if snapshot is not None:
+                history_record(venue=venue, run=run, snapshot=snapshot)
     except Exception as exc:
         run.customers_processed = 0
         run.events_processed = 0

@@ -40,6 +40,7 @@ from customer_intel.services.recompute.snapshot import (
     snapshot_recount,
     snapshot_store,
 )
+from customer_intel.trends.flows import flows_capture_previous, flows_record
 
 # A full run rebuilds every customer's facts in one pass when more than this share of them
 # is pending (a first run, a bulk load), instead of refreshing the pending ones chunk by chunk.
@@ -173,6 +174,8 @@ def run_full(
     with done.phase("model"):
         predictor = predictor_for(venue=venue, as_of=as_of, run=run)
     tally = SegmentTally()
+    with done.phase("flows"):
+        flows_capture_previous(venue=venue)
     with done.phase("clear"):
         profiles.profiles_clear(venue=venue)
     chunks = facts_service.facts_iter_chunks(venue=venue, chunk_size=chunk_size)
@@ -186,7 +189,9 @@ def run_full(
             rows = iter_profile_rows(
                 facts, venue=venue, as_of=as_of, computed_at=computed_at, predictor=predictor
             )
-            written = profiles.profiles_insert(venue=venue, rows=tally.counted(rows))
+            written = profiles.profiles_insert(
+                venue=venue, rows=_with_full_run_segments(tally.counted(rows))
+            )
         done.customers += written
         done.events += events
         if progress is not None:
@@ -202,4 +207,19 @@ def run_full(
             computed_at=computed_at,
             run=run,
         )
+    with done.phase("flows"):
+        flows_record(
+            venue=venue,
+            run=run,
+            as_of=as_of,
+            segment_counts=tally.segments,
+            rfm_segment_counts=tally.rfm_segments,
+        )
     return done
+
+
+def _with_full_run_segments(rows: Iterator[profiles.ProfileRow]) -> Iterator[profiles.ProfileRow]:
+    """A full run's rows carry their segments as the full-run segments too."""
+    segment, rfm_segment = profiles.SEGMENT_INDEX, profiles.RFM_SEGMENT_INDEX
+    for row in rows:
+        yield (*row[:-2], row[segment], row[rfm_segment])

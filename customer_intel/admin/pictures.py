@@ -1,0 +1,98 @@
+"""The pictures of the venue pages: each venue's figures drawn, and an overview of all venues.
+
+The SVG is drawn on the server (customer_intel.charts) and inlined in the page: nothing is
+loaded from another host, and a screenshot or a print shows exactly what the data says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from customer_intel.models import PredictionModelFit, Venue
+from customer_intel.trends.pictures import Picture, segment_distribution, venue_pictures
+
+
+def _figure(picture: Picture) -> SafeString:
+    # The SVG is ours: every text in it went through an XML escape when it was drawn.
+    return format_html(
+        '<figure class="ci-picture"><figcaption><strong>{}</strong> {}</figcaption>{}</figure>',
+        picture.title,
+        picture.caption,
+        mark_safe(picture.svg),  # noqa: S308
+    )
+
+
+def fit_in_words(venue: Venue) -> str:
+    """Which purchase model the venue's last fit uses and how well it did, in a sentence."""
+    fit = PredictionModelFit.objects.filter(venue=venue).order_by("-fitted_at", "-id").first()
+    if fit is None:
+        return "No model has been fitted yet: the next full run fits one."
+    if not fit.usable:
+        return f"No usable model at the last fit: {fit.reason or 'no reason recorded'}."
+    diagnostics = fit.diagnostics or {}
+    model = getattr(fit, "model_name", "") or diagnostics.get("model") or "BG/NBD"
+    text = (
+        f"{model} with Gamma-Gamma for spend, fitted on {fit.customers_used:,} customers "
+        f"({fit.repeat_customers:,} of whom bought again)."
+    )
+    holdout = diagnostics.get("holdout_mae") or diagnostics.get("holdoutMae")
+    if holdout is not None:
+        text += f" On its holdout it missed each customer's purchases by {holdout:.2f} on average."
+    return text
+
+
+def pictures_html(venue: Venue) -> SafeString:
+    figures = format_html_join("", "{}", ((_figure(p),) for p in venue_pictures(venue)))
+    return format_html(
+        '<div class="ci-pictures"><p class="ci-fit"><strong>Model fit:</strong> {}</p>{}</div>',
+        fit_in_words(venue),
+        figures,
+    )
+
+
+class VenuePicturesMixin:
+    """Adds the pictures to a venue's page and an overview page of every venue's segments."""
+
+    def get_urls(self) -> list[URLPattern]:
+        site: admin.AdminSite = self.admin_site  # type: ignore[attr-defined]
+        own = [
+            path(
+                "overview/",
+                site.admin_view(self.overview_view),
+                name="customer_intel_venue_overview",
+            ),
+        ]
+        return own + super().get_urls()  # type: ignore[misc]
+
+    @admin.display(description="Pictures")
+    def pictures(self, venue: Venue) -> SafeString:
+        if venue.pk is None:
+            return mark_safe("")
+        return pictures_html(venue)
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):  # type: ignore[attr-defined]
+            raise Http404
+        rows: list[dict[str, Any]] = []
+        for venue in Venue.objects.order_by("name"):
+            rows.append(
+                {
+                    "venue": venue,
+                    "url": reverse("admin:customer_intel_venue_change", args=[venue.pk]),
+                    "figure": _figure(segment_distribution(venue)),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": "Venues at a glance",
+            "rows": rows,
+            "opts": Venue._meta,
+        }
+        return TemplateResponse(request, "admin/customer_intel/venue/overview.html", context)
