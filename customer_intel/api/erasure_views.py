@@ -14,7 +14,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from customer_intel.api.customer_views import CUSTOMER_NOT_FOUND, CustomerProfileView
 from customer_intel.api.customers_serializers import ErrorSerializer
@@ -101,7 +100,7 @@ class CustomerErasureView(VenueScopedAPIView):
         return Response(ErasureResultSerializer(body).data)
 
 
-class CustomerView(APIView):
+class CustomerView(VenueScopedAPIView):
     """A customer's URL: GET (and HEAD) is the profile, DELETE the erasure."""
 
     _read = staticmethod(CustomerProfileView.as_view())

@@ -36,6 +36,7 @@ def venue_form(venue: Venue, **overrides: object) -> dict[str, object]:
         "regular_min_frequency": venue.regular_min_frequency,
         "annual_discount_rate": venue.annual_discount_rate,
         "slipping_probability_alive": venue.slipping_probability_alive,
+        "history_retention_days": venue.history_retention_days,
     }
     data.update(overrides)
     return data

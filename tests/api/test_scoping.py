@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from customer_intel.api.scoping import VenueScopedAPIView
-from customer_intel.models import CustomerProfile, SegmentSnapshot
+from customer_intel.models import CustomerProfile, RecomputeRun, SegmentFlowSet, SegmentSnapshot
 from tests.api.conftest import AS_OF, make_event, make_profile
 from tests.factories import MembershipFactory, token_for
 
@@ -21,6 +21,11 @@ UNSCOPED = {
     "health": "load balancers call it; staff alone see per-venue figures",
     "schema": "the OpenAPI document",
     "swagger-ui": "the OpenAPI document's page",
+    "redoc": "the OpenAPI document's other page",
+    "landing": "the front page: links to the docs, the admin and health",
+    "login": "DRF's session login for the browsable API",
+    "logout": "DRF's session logout",
+    None: "the API's JSON 404 for paths no route takes",
 }
 
 
@@ -54,10 +59,10 @@ def test_every_route_naming_a_venue_is_scoped_and_every_other_is_known():
     assert others == set(UNSCOPED)
 
 
-def _url(route: str, venue_id: object, customer: str) -> str:
+def _url(route: str, venue_id: object, customer: str, run_id: object = 0) -> str:
     return "/" + route.replace("<str:venue_id>", str(venue_id)).replace(
         "<path:customer_id>", customer
-    )
+    ).replace("<str:run_id>", str(run_id))
 
 
 def _calls() -> list[tuple[str, str]]:
@@ -74,6 +79,9 @@ def scoped_venue(venue):
     make_event(venue, "customer-1", "e1", "ticket.purchased", AS_OF, amount="10.00")
     make_profile(venue, "customer-1")
     SegmentSnapshot.objects.create(venue=venue, segment_counts={"regular": 1}, total_customers=1)
+    # A full run's flows and its run, so that the routes naming them have something to answer.
+    run = RecomputeRun.objects.create(venue=venue, mode="full", status="succeeded", as_of=AS_OF)
+    SegmentFlowSet.objects.create(venue=venue, run=run, as_of=AS_OF, local_date=AS_OF.date())
     return venue
 
 
@@ -104,7 +112,8 @@ def test_a_member_reaches_every_route(route, method, scoped_venue):
     writer = MembershipFactory(venue=scoped_venue, can_write=True).user
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(writer)}")
-    url = _url(route, scoped_venue.pk, customer)
+    run = RecomputeRun.objects.get(venue=scoped_venue)
+    url = _url(route, scoped_venue.pk, customer, run.pk)
     if method == "POST" and route.startswith("events/"):
         event = {"eventId": "s1", "customerId": "c", "type": "page.viewed", "occurredAt": AS_OF}
         response = client.post(url, {"events": [event]}, format="json")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import ExtractHour
+from django.db.models import BigIntegerField, Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Cast, ExtractHour
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from customer_intel.analytics.facts import CustomerFactsRow
@@ -87,11 +87,11 @@ def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
         "first_seen": Min("occurred_at"),
         "last_seen": Max("occurred_at"),
         "purchase_count": Count("id", filter=PURCHASE),
-        "purchase_cents": Sum(Cents("amount"), filter=PURCHASE, default=0),
-        "purchase_quantity": Sum("quantity", filter=PURCHASE, default=0),
+        "purchase_cents": _whole(Sum(Cents("amount"), filter=PURCHASE, default=0)),
+        "purchase_quantity": _whole(Sum("quantity", filter=PURCHASE, default=0)),
         "refund_count": Count("id", filter=REFUND),
-        "refund_cents": Sum(Cents("amount"), filter=REFUND, default=0),
-        "refund_quantity": Sum("quantity", filter=REFUND, default=0),
+        "refund_cents": _whole(Sum(Cents("amount"), filter=REFUND, default=0)),
+        "refund_quantity": _whole(Sum("quantity", filter=REFUND, default=0)),
         "first_purchase_at": Min("occurred_at", filter=PURCHASE),
         "last_purchase_at": Max("occurred_at", filter=PURCHASE),
         # Distinct local days with a purchase: the number of the days listed below.
@@ -105,6 +105,11 @@ def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
         "purchase_day_numbers": purchase_days,
         "event_count": Count("id"),
     }
+
+
+def _whole(total: Sum) -> Cast:
+    # PostgreSQL sums bigints as numeric (a Decimal in Python): facts hold plain integers.
+    return Cast(total, BigIntegerField())
 
 
 def aggregated(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> QuerySet:
