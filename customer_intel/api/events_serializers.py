@@ -12,18 +12,18 @@ from django.conf import settings
 from rest_framework import serializers
 
 from customer_intel.models import EventType
-from customer_intel.services import event_validation as rules
+from customer_intel.services import event_validation
 
 
 class EventInSerializer(serializers.Serializer):
     """One event as a client sends it. Unknown keys are rejected, naming the key."""
 
     eventId = serializers.CharField(  # the JSON contract is camelCase
-        max_length=rules.MAX_EVENT_ID_LENGTH,
+        max_length=event_validation.MAX_EVENT_ID_LENGTH,
         help_text="Client-chosen id, unique per venue: the idempotency key.",
     )
     customerId = serializers.CharField(
-        max_length=rules.MAX_CUSTOMER_ID_LENGTH,
+        max_length=event_validation.MAX_CUSTOMER_ID_LENGTH,
         help_text="Raw customer id; stored only as its keyed pseudonym.",
     )
     type = serializers.ChoiceField(choices=EventType.choices)
@@ -39,27 +39,29 @@ class EventInSerializer(serializers.Serializer):
         help_text="Required for ticket.purchased and ticket.refunded; a number or numeric string.",
     )
     quantity = serializers.IntegerField(
-        min_value=1, max_value=rules.MAX_QUANTITY, required=False, default=1
+        min_value=1, max_value=event_validation.MAX_QUANTITY, required=False, default=1
     )
     currency = serializers.CharField(
         max_length=3, required=False, allow_null=True, help_text="If given, the venue's currency."
     )
     eventCategory = serializers.CharField(
-        max_length=rules.MAX_EVENT_CATEGORY_LENGTH,
+        max_length=event_validation.MAX_EVENT_CATEGORY_LENGTH,
         required=False,
         allow_null=True,
         help_text='The kind of show: "concert", "comedy", ...',
     )
     channel = serializers.CharField(
-        max_length=rules.MAX_CHANNEL_LENGTH, required=False, allow_null=True
+        max_length=event_validation.MAX_CHANNEL_LENGTH, required=False, allow_null=True
     )
     campaign = serializers.CharField(
-        max_length=rules.MAX_CAMPAIGN_LENGTH, required=False, allow_null=True
+        max_length=event_validation.MAX_CAMPAIGN_LENGTH, required=False, allow_null=True
     )
     properties = serializers.DictField(
         required=False,
         allow_null=True,
-        help_text=f"A JSON object of at most {rules.MAX_PROPERTIES_BYTES} bytes serialized.",
+        help_text=(
+            f"A JSON object of at most {event_validation.MAX_PROPERTIES_BYTES} bytes serialized."
+        ),
     )
 
 
