@@ -14,10 +14,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customer_intel.models import EventType
-from customer_intel.services import event_validation as rules
+from customer_intel.services import event_validation
 
-_CONTROL = rules.CONTROL_CHARS
-_SPACE = rules.WHITESPACE_CHARS
+_CONTROL = event_validation.CONTROL_CHARS
+_SPACE = event_validation.WHITESPACE_CHARS
 # Documented patterns of the rules in event_validation: no control characters anywhere, and a
 # required id with at least one character that is not white space.
 _NO_CONTROL = RegexValidator(f"^[^{_CONTROL}]*$")
@@ -35,7 +35,7 @@ _REQUIRED_TEXT = RegexValidator(f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTRO
             },
             {
                 "type": "string",
-                "maxLength": rules.MAX_AMOUNT_TEXT_LENGTH,
+                "maxLength": event_validation.MAX_AMOUNT_TEXT_LENGTH,
                 # White space around, no sign, up to 10 integer digits (after leading zeros) and
                 # at most 2 decimal places (trailing zeros aside).
                 "pattern": f"^[{_SPACE}]*0*[0-9]{{1,10}}(\\.[0-9]{{1,2}}0*)?[{_SPACE}]*$",
@@ -53,12 +53,12 @@ class EventInSerializer(serializers.Serializer):
     """One event as a client sends it. Unknown keys are rejected, naming the key."""
 
     eventId = serializers.CharField(  # the JSON contract is camelCase
-        max_length=rules.MAX_EVENT_ID_LENGTH,
+        max_length=event_validation.MAX_EVENT_ID_LENGTH,
         validators=[_REQUIRED_TEXT],
         help_text="Client-chosen id, unique per venue: the idempotency key.",
     )
     customerId = serializers.CharField(
-        max_length=rules.MAX_CUSTOMER_ID_LENGTH,
+        max_length=event_validation.MAX_CUSTOMER_ID_LENGTH,
         validators=[_REQUIRED_TEXT],
         help_text="Raw customer id; stored only as its keyed pseudonym.",
     )
@@ -74,13 +74,13 @@ class EventInSerializer(serializers.Serializer):
         '("12.50"), not negative.',
     )
     quantity = serializers.IntegerField(
-        min_value=1, max_value=rules.MAX_QUANTITY, required=False, default=1
+        min_value=1, max_value=event_validation.MAX_QUANTITY, required=False, default=1
     )
     currency = serializers.CharField(
         max_length=3, required=False, allow_null=True, help_text="If given, the venue's currency."
     )
     eventCategory = serializers.CharField(
-        max_length=rules.MAX_EVENT_CATEGORY_LENGTH,
+        max_length=event_validation.MAX_EVENT_CATEGORY_LENGTH,
         validators=[_NO_CONTROL],
         allow_blank=True,
         required=False,
@@ -88,14 +88,14 @@ class EventInSerializer(serializers.Serializer):
         help_text='The kind of show: "concert", "comedy", ...',
     )
     channel = serializers.CharField(
-        max_length=rules.MAX_CHANNEL_LENGTH,
+        max_length=event_validation.MAX_CHANNEL_LENGTH,
         validators=[_NO_CONTROL],
         allow_blank=True,
         required=False,
         allow_null=True,
     )
     campaign = serializers.CharField(
-        max_length=rules.MAX_CAMPAIGN_LENGTH,
+        max_length=event_validation.MAX_CAMPAIGN_LENGTH,
         validators=[_NO_CONTROL],
         allow_blank=True,
         required=False,
@@ -104,7 +104,9 @@ class EventInSerializer(serializers.Serializer):
     properties = serializers.DictField(
         required=False,
         allow_null=True,
-        help_text=f"A JSON object of at most {rules.MAX_PROPERTIES_BYTES} bytes serialized.",
+        help_text=(
+            f"A JSON object of at most {event_validation.MAX_PROPERTIES_BYTES} bytes serialized."
+        ),
     )
 
 

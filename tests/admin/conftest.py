@@ -4,8 +4,6 @@ leave them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -14,90 +12,24 @@ from customer_intel.models import (
     CustomerEvent,
     CustomerFacts,
     CustomerProfile,
-    EventType,
     PendingCustomer,
     PredictionModelFit,
     RecomputeRun,
-    RunMode,
-    RunStatus,
     SegmentSnapshot,
     Venue,
     VenueMembership,
 )
 from customer_intel.privacy import pseudonymize
-from tests.factories import MembershipFactory, VenueFactory
+from tests.factories import (
+    EventFactory,
+    MembershipFactory,
+    ProfileFactory,
+    RunFactory,
+    VenueFactory,
+)
 
 RAW_CUSTOMER_ID = "alice.raw-id@example.com"
 OTHER_RAW_CUSTOMER_ID = "bob.raw-id@example.com"
-
-
-def make_event(venue: Venue, customer: str, event_id: str, **fields: object) -> CustomerEvent:
-    values: dict[str, object] = {
-        "type": EventType.TICKET_PURCHASED,
-        "occurred_at": timezone.now() - timedelta(days=3),
-        "amount": Decimal("42.50"),
-        "event_category": "concert",
-        "channel": "email",
-        "campaign": "spring-sale",
-        "properties": {"seat": "A12"},
-    }
-    values.update(fields)
-    return CustomerEvent.objects.create(venue=venue, customer=customer, event_id=event_id, **values)
-
-
-def make_profile(venue: Venue, customer: str, **fields: object) -> CustomerProfile:
-    now = timezone.now()
-    values: dict[str, object] = {
-        "total_purchases": 3,
-        "total_spent": Decimal("1234.56"),
-        "total_tickets": 5,
-        "average_order_value": Decimal("411.52"),
-        "purchase_frequency": 3.0,
-        "days_since_last_purchase": 12,
-        "first_seen": now - timedelta(days=400),
-        "last_seen": now - timedelta(days=12),
-        "first_purchase_at": now - timedelta(days=400),
-        "last_purchase_at": now - timedelta(days=12),
-        "segment": "regular",
-        "churn_probability": 0.07,
-        "predicted_lifetime_value": Decimal("3703.68"),
-        "preferred_event_types": ["concert"],
-        "top_event_type": "concert",
-        "purchase_time": "evening",
-        "rfm_recency": 12,
-        "rfm_frequency": 5,
-        "rfm_monetary": Decimal("1234.56"),
-        "recency_score": 5,
-        "frequency_score": 3,
-        "monetary_score": 5,
-        "rfm_segment": "Potential Loyalists",
-        "insights": [
-            {"type": "high_value", "title": "VIP Customer", "impact": "high"},
-        ],
-        "probability_alive": 0.93,
-        "expected_purchases_365d": 2.7,
-        "predicted_clv_365d": Decimal("987.65"),
-        "as_of": now,
-        "computed_at": now,
-    }
-    values.update(fields)
-    return CustomerProfile.objects.create(venue=venue, customer=customer, **values)
-
-
-def make_run(venue: Venue, **fields: object) -> RecomputeRun:
-    now = timezone.now()
-    values: dict[str, object] = {
-        "mode": RunMode.FULL,
-        "status": RunStatus.SUCCEEDED,
-        "as_of": now,
-        "started_at": now - timedelta(minutes=4),
-        "finished_at": now - timedelta(minutes=3),
-        "duration_seconds": 61.5,
-        "customers_processed": 2,
-        "events_processed": 3,
-    }
-    values.update(fields)
-    return RecomputeRun.objects.create(venue=venue, **values)
 
 
 @dataclass
@@ -123,17 +55,18 @@ def admin_data(db) -> AdminData:
     venue = VenueFactory(name="Blue Note Hall", timezone="Europe/Paris", currency="EUR")
     pseudonym = pseudonymize(RAW_CUSTOMER_ID)
     other = pseudonymize(OTHER_RAW_CUSTOMER_ID)
+    sent = {"channel": "email", "campaign": "spring-sale", "properties": {"seat": "A12"}}
     events = [
-        make_event(venue, pseudonym, "alice-1"),
-        make_event(venue, pseudonym, "alice-2", type=EventType.PAGE_VIEWED, amount=None),
+        EventFactory(venue=venue, customer=pseudonym, event_id="alice-1", **sent),
+        EventFactory(venue=venue, customer=pseudonym, event_id="alice-2", page_view=True, **sent),
     ]
-    other_event = make_event(venue, other, "bob-1")
-    profile = make_profile(venue, pseudonym)
-    run = make_run(venue)
-    failed_run = make_run(
-        venue,
-        mode=RunMode.INCREMENTAL,
-        status=RunStatus.FAILED,
+    other_event = EventFactory(venue=venue, customer=other, event_id="bob-1", **sent)
+    profile = ProfileFactory(venue=venue, customer=pseudonym)
+    run = RunFactory(venue=venue, succeeded=True)
+    failed_run = RunFactory(
+        venue=venue,
+        incremental=True,
+        failed=True,
         error="WorkerLostError: " + "the worker was killed mid-run; " * 10 + "END-OF-ERROR",
     )
     fit = PredictionModelFit.objects.create(

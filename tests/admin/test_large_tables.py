@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from customer_intel.admin.paginators import EstimatedCountPaginator
 from customer_intel.models import CustomerEvent, CustomerProfile, Venue
-from tests.admin.conftest import make_profile
-from tests.factories import VenueFactory
+from tests.factories import EventFactory, ProfileFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,13 +111,7 @@ def test_unfiltered_profile_list_uses_the_table_estimate(admin_client):
 def test_filtered_event_list_counts_exactly(admin_client):
     venue, quiet_venue = VenueFactory(), VenueFactory()
     insert_events(venue, ROWS)
-    CustomerEvent.objects.create(
-        venue=quiet_venue,
-        event_id="only-one",
-        customer="f" * 64,
-        type="page.viewed",
-        occurred_at=timezone.now(),
-    )
+    EventFactory(venue=quiet_venue, page_view=True)
 
     with CaptureQueriesContext(connection) as queries:
         response = admin_client.get(
@@ -147,7 +140,7 @@ def test_small_table_is_counted_exactly_even_unfiltered(admin_client):
 def test_a_count_past_the_timeout_falls_back_to_the_planner_estimate():
     venue = VenueFactory()
     for n in range(3):
-        make_profile(venue, f"{n:064x}")
+        ProfileFactory(venue=venue, customer=f"{n:064x}")
     # A filter that cannot finish within the count timeout: it sleeps 50 ms.
     slow = CustomerProfile.objects.filter(
         RawSQL("(SELECT true FROM pg_sleep(0.05))", [], output_field=BooleanField())

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from customer_intel.admin.caches import CustomerProfileAdmin
 from customer_intel.models import CustomerEvent
-from tests.admin.conftest import make_profile
+from tests.factories import ProfileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_profile_list_filters_by_segment_and_rfm_segment(admin_client, admin_dat
 
 
 def test_profile_list_sorts_by_spend_within_a_venue(admin_client, admin_data):
-    big = make_profile(admin_data.venue, "b" * 64, total_spent="9999.00")
+    big = ProfileFactory(venue=admin_data.venue, total_spent="9999.00")
     url = changelist("customerprofile")
     venue = {"venue__id__exact": admin_data.venue.pk}
     # The admin's ?o= is a position in list_display (no action column on a read-only list).

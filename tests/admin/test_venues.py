@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
-from tests.admin.conftest import make_run
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +78,8 @@ def _queries_for_venue_list(client) -> int:  # type: ignore[no-untyped-def]
 
 def _venue_with_history(index: int) -> Venue:
     venue = VenueFactory()
-    make_run(venue)
-    make_run(venue, status=RunStatus.FAILED, error="boom")
+    RunFactory(venue=venue, succeeded=True)
+    RunFactory(venue=venue, failed=True)
     PendingCustomer.objects.create(venue=venue, customer=f"{index:064x}", marked_at=timezone.now())
     return venue
 
@@ -165,7 +164,7 @@ def test_queue_full_recompute_action(admin_client, admin_data, django_capture_on
 def test_queue_full_recompute_skips_a_venue_already_queued(
     admin_client, admin_data, django_capture_on_commit_callbacks
 ):
-    make_run(admin_data.venue, mode=RunMode.FULL, status=RunStatus.QUEUED, finished_at=None)
+    RunFactory(venue=admin_data.venue)  # a full run, queued
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin_client.post(

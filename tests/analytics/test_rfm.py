@@ -121,12 +121,9 @@ def test_named_codes_that_differ_from_their_grid_cell():
     assert GRID[1][1 - 1] == "Lost" and rfm.rfm_segment(1, 1, 2) == "At Risk"
 
 
-def test_rfm_segments_lists_every_reachable_name_and_prospects_in_a_stable_order():
+def test_rfm_segments_lists_every_reachable_name_and_prospects():
     reachable = {rfm.rfm_segment(*code) for code in ALL_CODES}
     assert set(rfm.RFM_SEGMENTS) == reachable | {"Prospects"}
-    assert len(rfm.RFM_SEGMENTS) == len(set(rfm.RFM_SEGMENTS))
-    assert rfm.RFM_SEGMENTS[0] == "Champions"
-    assert rfm.RFM_SEGMENTS[-1] == "Prospects"
 
 
 @pytest.mark.parametrize(("r", "f", "m"), [(0, 1, 1), (1, 6, 1), (1, 1, None)])

@@ -25,7 +25,7 @@ from customer_intel.privacy import pseudonymize
 from customer_intel.services.ingestion import ingest_events
 from customer_intel.services.recompute import compute_single_customer, run_recompute
 from customer_intel.services.recompute import rows as recompute_rows
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 from tests.recompute import scenario
 from tests.recompute.scenario import AS_OF, EXPECTED, profile_fields
 
@@ -287,9 +287,7 @@ def test_a_timezone_the_database_rejects_fails_the_run_cleanly(scenario_venue):
 
 def test_a_run_finding_the_venue_locked_is_recorded_skipped(scenario_venue, other_session):
     other_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(scenario_venue.pk)])
-    queued = RecomputeRun.objects.create(
-        venue=scenario_venue, mode=RunMode.FULL, status=RunStatus.QUEUED
-    )
+    queued = RunFactory(venue=scenario_venue)
 
     run = run_recompute(venue=scenario_venue, mode=RunMode.FULL, as_of=AS_OF, run=queued)
 
@@ -339,12 +337,8 @@ def _await_backend_exit(pid: int, timeout: float = 10.0) -> None:
 
 
 def test_an_orphaned_running_run_is_marked_failed_by_the_next_run(scenario_venue):
-    orphan = RecomputeRun.objects.create(
-        venue=scenario_venue, mode=RunMode.FULL, status=RunStatus.RUNNING
-    )
-    other_venue_run = RecomputeRun.objects.create(
-        venue=VenueFactory(), mode=RunMode.FULL, status=RunStatus.RUNNING
-    )
+    orphan = RunFactory(venue=scenario_venue, running=True)
+    other_venue_run = RunFactory(running=True)
 
     run_recompute(venue=scenario_venue, mode=RunMode.INCREMENTAL, as_of=AS_OF)
 

@@ -17,7 +17,7 @@ from config.celery import app as celery_app
 from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import CustomerProfile, PendingCustomer, RecomputeRun, RunMode, RunStatus
 from customer_intel.services.recompute import dispatch
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 from tests.worker.conftest import (
     broker_messages,
     ingest_purchases,
@@ -147,7 +147,7 @@ def test_on_the_embedded_default_the_run_happens_in_process(
 def test_only_the_message_carrying_the_runs_task_id_runs_it():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, task_id="current")
+    run = RunFactory(venue=venue, incremental=True, task_id="current")
 
     stale = dispatch.run_queued_recompute(run_id=run.pk, task_id="superseded")
     run.refresh_from_db()
@@ -163,7 +163,7 @@ def test_only_the_message_carrying_the_runs_task_id_runs_it():
 def test_a_finished_run_is_not_run_again_when_its_message_comes_back():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t1")
+    run = RunFactory(venue=venue, task_id="t1")
     dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
     before = profile_snapshot(venue)
     run.refresh_from_db()
@@ -182,9 +182,7 @@ def test_a_finished_run_is_not_run_again_when_its_message_comes_back():
 def test_a_run_left_running_by_a_dead_worker_is_recomputed_when_its_message_is_redelivered():
     venue = VenueFactory()
     customer = ingest_purchases(venue, RAW_ID, _recent_purchases())
-    run = RecomputeRun.objects.create(
-        venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.RUNNING
-    )
+    run = RunFactory(venue=venue, task_id="t1", running=True)
 
     done = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
 
@@ -196,9 +194,7 @@ def test_a_run_left_running_by_a_dead_worker_is_recomputed_when_its_message_is_r
 def test_a_copy_of_a_message_whose_run_is_still_at_work_elsewhere_is_dropped():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
-    run = RecomputeRun.objects.create(
-        venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.RUNNING
-    )
+    run = RunFactory(venue=venue, task_id="t1", running=True)
     with raw_connection() as live_worker_session:
         live_worker_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
         copy = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
@@ -214,9 +210,7 @@ def test_a_copy_of_a_message_whose_run_is_still_at_work_elsewhere_is_dropped():
 def test_a_failed_run_is_run_again_only_by_a_retry_of_its_own_message():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
-    run = RecomputeRun.objects.create(
-        venue=venue, mode=RunMode.FULL, task_id="t1", status=RunStatus.FAILED, error="db down"
-    )
+    run = RunFactory(venue=venue, task_id="t1", failed=True, error="db down")
 
     assert dispatch.run_queued_recompute(run_id=run.pk, task_id="t1") is None
     run.refresh_from_db()
@@ -235,7 +229,7 @@ def test_a_message_for_a_run_that_no_longer_exists_is_dropped():
 @pytest.mark.django_db(transaction=True)
 def test_a_full_run_skipped_because_the_venue_is_busy_is_asked_for_again_later(broker):
     venue = VenueFactory()
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t1")
+    run = RunFactory(venue=venue, task_id="t1")
     with raw_connection() as other_session:
         other_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
         skipped = dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
@@ -252,8 +246,8 @@ def test_a_full_run_skipped_because_the_venue_is_busy_is_asked_for_again_later(b
 @pytest.mark.django_db(transaction=True)
 def test_a_skipped_full_run_is_not_asked_for_again_when_another_full_run_is_queued(broker):
     venue = VenueFactory()
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t1")
-    RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, task_id="t2")
+    run = RunFactory(venue=venue, task_id="t1")
+    RunFactory(venue=venue, task_id="t2")
     with raw_connection() as other_session:
         other_session.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
         dispatch.run_queued_recompute(run_id=run.pk, task_id="t1")
@@ -297,7 +291,7 @@ def test_dispatch_resends_lost_runs_and_gives_up_on_ancient_ones(broker):
 def test_dispatch_stops_at_the_first_failed_publish(use_broker):
     use_broker(CLOSED_PORT_BROKER)
     venue = VenueFactory()
-    runs = [RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL) for _ in range(3)]
+    runs = [RunFactory(venue=venue, incremental=True) for _ in range(3)]
     for run in runs:
         _age(run, timedelta(minutes=3))
 
@@ -319,16 +313,9 @@ def test_the_tick_queues_venues_with_pending_customers_and_no_live_run(broker):
     nothing_pending = VenueFactory(name="nothing")
     for venue in (idle, with_queued_run, with_live_run, with_dead_run):
         ingest_purchases(venue, RAW_ID, _recent_purchases())
-    RecomputeRun.objects.create(venue=with_queued_run, mode=RunMode.INCREMENTAL, task_id="q")
-    RecomputeRun.objects.create(
-        venue=with_live_run,
-        mode=RunMode.FULL,
-        status=RunStatus.RUNNING,
-        started_at=timezone.now(),
-    )
-    RecomputeRun.objects.create(
-        venue=with_dead_run, mode=RunMode.FULL, status=RunStatus.RUNNING, started_at=long_ago
-    )
+    RunFactory(venue=with_queued_run, incremental=True, task_id="q")
+    RunFactory(venue=with_live_run, running=True, started_at=timezone.now())
+    RunFactory(venue=with_dead_run, running=True, started_at=long_ago)
 
     runs = dispatch.queue_incremental_recomputes()
 
@@ -343,7 +330,7 @@ def test_the_nightly_run_queues_every_venue_staggered(broker, settings):
     settings.FULL_RECOMPUTE_STAGGER_SECONDS = 45
     venues = [VenueFactory() for _ in range(3)]
     already = VenueFactory()
-    RecomputeRun.objects.create(venue=already, mode=RunMode.FULL, task_id="waiting")
+    RunFactory(venue=already, task_id="waiting")
     before = datetime.now(UTC)
 
     runs = dispatch.queue_full_recomputes()
@@ -402,7 +389,7 @@ def test_a_run_claimed_from_the_queue_consumes_the_pending_marks():
     venue = VenueFactory()
     ingest_purchases(venue, RAW_ID, _recent_purchases())
     assert PendingCustomer.objects.filter(venue=venue).count() == 1
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, task_id="t")
+    run = RunFactory(venue=venue, incremental=True, task_id="t")
 
     dispatch.run_queued_recompute(run_id=run.pk, task_id="t")
 
