@@ -3,7 +3,7 @@ already holds millions of events.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_intel_bench_import \\
         .venv/bin/python bench/bench_import.py [--base-customers 1000000] \\
-        [--base-events 9000000] [--rows 1000000] [--repeat 3]
+        [--base-events 9000000] [--rows 1000000] [--batch-size 100000] [--repeat 3]
 
 Loads "Bench Arena" with `manage.py demo_data` and a full recompute the first time (kept for
 the next runs), writes a CSV file of --rows lines (90% of them the venue's customers, the rest
@@ -16,6 +16,7 @@ new ones; event ids new on every run), then prints, in one run:
 - the full recompute after it, and the time until the venue's profiles reflect the import
   (import + recompute);
 - the same file imported again (every row a duplicate);
+- the former path (each batch through the REST batch's validation and insert) on a sample;
 - one REST batch of 5,000 events with facts kept current (median of --repeat), the figure the
   bulk path must leave where it was.
 
@@ -87,6 +88,8 @@ from django.utils import timezone  # noqa: E402
 
 from customer_intel.models import CustomerEvent, RunMode, RunStatus, Venue  # noqa: E402
 from customer_intel.privacy import pseudonymize  # noqa: E402
+from customer_intel.services.csv_import import events_import_batched  # noqa: E402
+from customer_intel.services.csv_records import CsvReader  # noqa: E402
 from customer_intel.services.event_validation import EVENT_FIELDS, ValidatedEvent  # noqa: E402
 from customer_intel.services.ingestion import ingest_events  # noqa: E402
 from customer_intel.services.recompute import run_recompute  # noqa: E402
@@ -111,6 +114,13 @@ def main() -> None:
     parser.add_argument("--base-customers", type=int, default=1_000_000)
     parser.add_argument("--base-events", type=int, default=9_000_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=100_000,
+        help="The import's rows per transaction (its default 100,000: ten chunks of a "
+        "million-line file, whose next chunk is prepared while the current one is stored).",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="Repeats of the floor and REST.")
     parser.add_argument("--rebuild-base", action="store_true", help="Reload the venue first.")
     args = parser.parse_args()
@@ -133,7 +143,7 @@ def main() -> None:
         floor = statistics.median(floors)
         print(f"floor (bare COPY into an unindexed table): {_list(floors)} -> {floor:.2f} s")
 
-        seconds, own_seconds, peak_mb, output = _import(venue, path)
+        seconds, own_seconds, peak_mb, output = _import(venue, path, args.batch_size)
         print(f"import: {output}")
         print(
             f"import: {own_seconds:.1f} s in the command ({seconds:.1f} s with the process's "
@@ -147,10 +157,29 @@ def main() -> None:
             f"import {seconds + recompute_seconds:.1f} s after it started",
             flush=True,
         )
-        _, replay_seconds, replay_peak_mb, _ = _import(venue, path)
+        _, replay_seconds, replay_peak_mb, _ = _import(venue, path, args.batch_size)
         print(
             f"same file again (all duplicates): {replay_seconds:.1f} s in the command, "
             f"{args.rows / replay_seconds:,.0f} rows/s, peak RSS {replay_peak_mb:.0f} MB",
+            flush=True,
+        )
+        batched_rows = min(args.rows, 20_000)
+        sample = Path(directory) / "sample.csv"
+        _write_csv(sample, rows=batched_rows, customers=args.base_customers)
+        started = time.perf_counter()
+        with sample.open("rb") as source:
+            events_import_batched(
+                venue=venue,
+                reader=CsvReader(source),
+                batch_size=5_000,
+                on_rejected=None,
+                on_batch=None,
+            )
+        batched_seconds = time.perf_counter() - started
+        print(
+            f"former path (the REST batch's validation and insert, 5,000 rows a batch) on "
+            f"{batched_rows:,} lines: {batched_seconds:.1f} s, "
+            f"{batched_rows / batched_seconds:,.0f} rows/s",
             flush=True,
         )
     batches = [_rest_batch(venue, args.base_customers) for _ in range(args.repeat)]
@@ -240,11 +269,12 @@ def _floor(path: Path) -> float:
     return seconds
 
 
-def _import(venue: Venue, path: Path) -> tuple[float, float, float, str]:
+def _import(venue: Venue, path: Path, batch_size: int) -> tuple[float, float, float, str]:
     """The import's wall time (the process, Django's start included) and its own (from the
     command's log line), its peak RSS in MB, and its summary line."""
     command = [
         sys.executable, "manage.py", "import_events", str(venue.pk), str(path), "--no-progress",
+        "--batch-size", str(batch_size),
     ]  # fmt: skip
     with tempfile.TemporaryFile(mode="w+") as log:
         started = time.perf_counter()

@@ -67,8 +67,9 @@ def events_import_csv(
     bounded by the batch size, never the file size. Raises CsvHeaderError for a bad header.
     """
     reader = CsvReader(source)
-    # The one vendor seam of the import: COPY and set-based SQL validation measured ~30x the
-    # rows/s of the batch path on PostgreSQL; SQLite has neither COPY nor concurrent writers.
+    # The one vendor seam of the import: COPY and set-based SQL validation ran at 2.5x the
+    # batch path's rows/s in bench/bench_import.py (and leave the facts to one grouped pass);
+    # SQLite has no COPY.
     if connection.vendor == "postgresql":
         return events_copy(
             venue=venue,
