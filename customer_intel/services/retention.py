@@ -6,7 +6,8 @@ customers marked pending with stale facts, and the purge's audit entry adds the 
 so what was deleted, what must be recomputed and what the trail says never disagree, and no
 lock is held longer than one batch. A recompute run queued afterwards rebuilds those
 customers' facts from their remaining events and recomputes their profiles (a customer with
-no event left loses both); until it runs, profiles show the state before the purge.
+no event left loses both; a full run when most of the venue's customers are concerned); until
+it runs, profiles show the state before the purge.
 
 One purge per venue at a time (an advisory lock of its own; recomputes, ingestion and
 erasures go on meanwhile).
@@ -36,7 +37,10 @@ from customer_intel.models import (
     RunMode,
     Venue,
 )
+from customer_intel.services import facts as facts_service
 from customer_intel.services.audit import Actor, Status, audit_record
+from customer_intel.services.recompute.dispatch import queue_recompute
+from customer_intel.services.recompute.strategies import REBUILD_PENDING_SHARE
 
 logger = logging.getLogger(__name__)
 
@@ -233,11 +237,21 @@ def _purge_batch(
     return len(rows), max(occurred for _pk, _c, occurred in rows)
 
 
-def _queue_recompute(venue: Venue) -> int:
-    # Imported here: the recompute machinery imports the analytics and the model fits.
-    from customer_intel.services.recompute.dispatch import queue_recompute
+def recompute_mode(*, venue: Venue) -> str:
+    """The run that rebuilds the facts and profiles of the customers a purge concerned.
 
-    return queue_recompute(venue=venue, mode=RunMode.INCREMENTAL).pk
+    The engine's own rule: when more than REBUILD_PENDING_SHARE of the venue's customers have
+    stale facts, a full run rebuilds them all in one grouped pass over the event log, cheaper
+    than refreshing them chunk by chunk as an incremental run does.
+    """
+    stale = facts_service.stale_pending_count(venue=venue)
+    if stale > REBUILD_PENDING_SHARE * facts_service.facts_count(venue=venue):
+        return RunMode.FULL
+    return RunMode.INCREMENTAL
+
+
+def _queue_recompute(venue: Venue) -> int:
+    return queue_recompute(venue=venue, mode=recompute_mode(venue=venue)).pk
 
 
 def purge_lock_key(venue_id: uuid.UUID) -> int:

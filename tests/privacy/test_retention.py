@@ -101,7 +101,8 @@ def test_a_purge_commits_batch_by_batch_and_the_next_run_leaves_profiles_consist
     assert marks == {customers[n]: False for n in ("gone", "mixed", "loyal")}
 
     run = RecomputeRun.objects.get(pk=result.run_id)
-    assert (run.mode, run.status) == (RunMode.INCREMENTAL, RunStatus.QUEUED)
+    # Three customers of four: one grouped rebuild of the facts beats refreshing them.
+    assert (run.mode, run.status) == (RunMode.FULL, RunStatus.QUEUED)
     done = run_queued_recompute(run_id=run.pk, task_id=run.task_id)  # as a worker would
 
     assert done.status == RunStatus.SUCCEEDED
@@ -123,6 +124,24 @@ def test_a_purge_commits_batch_by_batch_and_the_next_run_leaves_profiles_consist
         )
         assert stored_facts == from_events
     assert SegmentSnapshot.objects.get(venue=venue).total_customers == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_concerning_few_customers_queues_an_incremental_run():
+    venue, customers = _venue_with_history()
+    for n in range(10):
+        buy(venue, f"fan-{n}@example.com", 3)
+    run_recompute(venue=venue, mode=RunMode.INCREMENTAL)
+
+    result = retention.events_purge_expired(venue=venue, actor=Actor.schedule())
+    run = RecomputeRun.objects.get(pk=result.run_id)
+    done = run_queued_recompute(run_id=run.pk, task_id=run.task_id)
+
+    assert run.mode == RunMode.INCREMENTAL  # 3 customers of 14
+    assert (done.status, done.customers_processed) == (RunStatus.SUCCEEDED, 2)
+    assert not CustomerProfile.objects.filter(customer=customers["gone"]).exists()
+    assert CustomerProfile.objects.filter(venue=venue).count() == 13
+    assert SegmentSnapshot.objects.get(venue=venue).total_customers == 13
 
 
 @pytest.mark.django_db(transaction=True)
