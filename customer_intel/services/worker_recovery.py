@@ -24,7 +24,7 @@ from django.utils import timezone
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import RecomputeRun, RunMode, RunStatus, Venue
 from customer_intel.services.recompute import ORPHAN_ERROR
-from customer_intel.services.recompute import dispatch as recompute_queue
+from customer_intel.services.recompute import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class RecoveryReport:
 def runs_recover(*, now: datetime | None = None) -> RecoveryReport:
     """Re-send queued runs, then fail orphaned runs and queue their venues' work again."""
     now = now or timezone.now()
-    dispatched = recompute_queue.dispatch_queued_runs(older_than=timedelta(0), now=now)
+    dispatched = dispatch.dispatch_queued_runs(older_than=timedelta(0), now=now)
     failed = requeued = 0
     suspects = (
         RecomputeRun.objects.filter(status=RunStatus.RUNNING)
@@ -59,7 +59,7 @@ def runs_recover(*, now: datetime | None = None) -> RecoveryReport:
         failed += len(orphans)
         mode = RunMode.FULL if RunMode.FULL in orphans else RunMode.INCREMENTAL
         venue = Venue.objects.get(pk=venue_id)
-        recompute_queue.queue_recompute(venue=venue, mode=mode)
+        dispatch.queue_recompute(venue=venue, mode=mode)
         requeued += 1
     report = RecoveryReport(
         orphans_failed=failed, runs_requeued=requeued, runs_resent=dispatched.resent

@@ -104,14 +104,14 @@ def _exercise(operation, mode, examples, venue, tokens) -> None:  # type: ignore
     )
     def run(case):  # type: ignore[no-untyped-def]
         parameters = case.path_parameters or {}
-        if "venue_id" in parameters:
-            parameters["venue_id"] = str(venue.pk)
-        customer_id = parameters.get("customer_id")
+        if "venueId" in parameters:
+            parameters["venueId"] = str(venue.pk)
+        customer_id = parameters.get("customerId")
         if isinstance(customer_id, str):
             # Half the cases name a customer who exists, by raw id.
             digest = hashlib.sha256(customer_id.encode()).digest()[0]
             if digest % 2 == 0:
-                parameters["customer_id"] = KNOWN_CUSTOMERS[digest % 3]
+                parameters["customerId"] = KNOWN_CUSTOMERS[digest % 3]
         token = tokens["write" if case.method.upper() == "POST" else "read"]
         response = case.call(headers={"Authorization": f"Token {token}"})
         case.validate_response(response, checks=CHECKS)

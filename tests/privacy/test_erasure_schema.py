@@ -47,7 +47,7 @@ def erase_operation(db):
     signals.request_finished.disconnect(close_old_connections)
     try:
         schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
-        yield schema["/customers/venue/{venue_id}/{customer_id}"]["DELETE"]
+        yield schema["/customers/venue/{venueId}/{customerId}"]["DELETE"]
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -72,13 +72,13 @@ def test_the_erasure_keeps_to_its_schema(erase_operation, venue, mode, examples)
     )
     def run(case):  # type: ignore[no-untyped-def]
         parameters = case.path_parameters
-        parameters["venue_id"] = str(venue.pk)
-        customer_id = parameters.get("customer_id")
+        parameters["venueId"] = str(venue.pk)
+        customer_id = parameters.get("customerId")
         if isinstance(customer_id, str):
             # Half the cases name a customer who exists (until erased), by raw id.
             digest = hashlib.sha256(customer_id.encode()).digest()[0]
             if digest % 2 == 0:
-                parameters["customer_id"] = CUSTOMERS[digest % len(CUSTOMERS)]
+                parameters["customerId"] = CUSTOMERS[digest % len(CUSTOMERS)]
         response = case.call(headers={"Authorization": f"Token {token}"})
         case.validate_response(response, checks=CHECKS)
 
