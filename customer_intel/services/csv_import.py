@@ -146,6 +146,7 @@ def _import_batch(
         result = ingest_events(venue=venue, events=events)
         summary.accepted += result.accepted
         summary.duplicates += result.duplicates
+        summary.suppressed += result.suppressed
         refunders.update(e.customer for e in events if e.type == EventType.TICKET_REFUNDED)
 
 

@@ -49,6 +49,8 @@ class CsvImportSummary:
     rows: int = 0
     accepted: int = 0
     duplicates: int = 0
+    # Events of customers suppressed at the venue (erased with suppression): dropped.
+    suppressed: int = 0
     rejected: int = 0
     rejected_lines: list[int] = field(default_factory=list)
     refunds_exceeding_purchases: int = 0

@@ -32,7 +32,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customer_intel.models import CustomerEvent, EventType, PendingCustomer, Venue
+from customer_intel.models import (
+    CustomerEvent,
+    EventType,
+    PendingCustomer,
+    SuppressedCustomer,
+    Venue,
+)
 from customer_intel.services import event_validation as rules
 from customer_intel.services.csv_records import (
     CSV_COLUMNS,
@@ -52,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 _EVENTS = CustomerEvent._meta.db_table
 _PENDING = PendingCustomer._meta.db_table
+_SUPPRESSED = SuppressedCustomer._meta.db_table
 _STAGING = STAGING
 _REFUNDERS = "event_import_refunders"
 _REJECTED = "event_import_rejected"
@@ -154,9 +161,17 @@ WITH checked AS MATERIALIZED (
         coalesce("eventCategory", '') AS event_category,
         coalesce(channel, '') AS channel, coalesce(campaign, '') AS campaign,
         coalesce(properties_json, '{{}}')::jsonb AS properties
-    FROM checked
-    WHERE problem IS NULL
+    FROM checked c
+    WHERE problem IS NULL AND NOT EXISTS (
+        SELECT 1 FROM {_SUPPRESSED} x WHERE x.venue_id = %(venue)s AND x.customer = c."customerId"
+    )
     ORDER BY "eventId" COLLATE "C", line
+), suppressed AS (
+    -- Events of a customer erased with suppression are dropped and counted, as in the batch.
+    SELECT count(*) AS n FROM checked c
+    WHERE problem IS NULL AND EXISTS (
+        SELECT 1 FROM {_SUPPRESSED} x WHERE x.venue_id = %(venue)s AND x.customer = c."customerId"
+    )
 ), inserted AS (
     INSERT INTO {_EVENTS} (
         venue_id, event_id, customer, type, occurred_at, amount, quantity,
@@ -179,7 +194,8 @@ WITH checked AS MATERIALIZED (
     SELECT DISTINCT customer FROM valid WHERE type = %(refunded)s
     ON CONFLICT DO NOTHING
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM rejected)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM rejected),
+       (SELECT n FROM suppressed)
 """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
 
 _CELLS = ", ".join(f's."{name}"' for name in CSV_COLUMNS)
@@ -233,11 +249,12 @@ def events_copy(
                     break
                 summary.rows += staged
                 cursor.execute(_INSERT_SQL, params)
-                inserted, rejected = cursor.fetchone()
+                inserted, rejected, suppressed = cursor.fetchone()
                 if rejected:
                     _report_rejected(reader.header, summary, on_rejected)
             summary.accepted += inserted
-            summary.duplicates += staged - rejected - inserted
+            summary.suppressed += suppressed
+            summary.duplicates += staged - rejected - inserted - suppressed
             logger.info(
                 "events_import_chunk venue=%s rows=%d accepted=%d duplicates=%d rejected=%d",
                 venue.pk,

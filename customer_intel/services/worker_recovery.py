@@ -23,8 +23,7 @@ from django.utils import timezone
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import RecomputeRun, RunMode, RunStatus, Venue
-from customer_intel.services.recompute import ORPHAN_ERROR
-from customer_intel.services.recompute import dispatch
+from customer_intel.services.recompute import ORPHAN_ERROR, dispatch
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from customer_intel.models import CustomerEvent, CustomerProfile, PendingCustomer, RunMode
+from customer_intel.models import (
+    CustomerEvent,
+    CustomerProfile,
+    PendingCustomer,
+    RunMode,
+    SuppressedCustomer,
+)
 from customer_intel.privacy import pseudonymize
 from customer_intel.services.recompute import run_recompute
 from tests.commands.conftest import HEADER, csv_row, write_csv
@@ -161,3 +167,21 @@ def test_an_import_killed_halfway_stores_each_event_once_when_run_again(
     assert stored.count() == 250
     assert stored.values("event_id").distinct().count() == 250
     assert PendingCustomer.objects.filter(venue=venue).count() == 17
+
+
+def test_a_suppressed_customers_events_are_dropped_and_counted(run_command, venue, tmp_path):
+    SuppressedCustomer.objects.create(venue=venue, customer=pseudonymize("erased-fan"))
+    rows = [
+        csv_row(1, customerId="erased-fan", amount="20.00"),
+        csv_row(2, customerId="erased-fan", type="page.viewed", amount=""),
+        csv_row(3, customerId="kept-fan", amount="30.00"),
+    ]
+    path = write_csv(tmp_path / "events.csv", rows)
+
+    out, _ = run_command("import_events", str(venue.pk), str(path))
+
+    assert "accepted=1 duplicates=0 suppressed=2 rejected=0" in out
+    assert set(CustomerEvent.objects.filter(venue=venue).values_list("customer", flat=True)) == {
+        pseudonymize("kept-fan")
+    }
+    assert not PendingCustomer.objects.filter(venue=venue, customer=pseudonymize("erased-fan"))

@@ -122,7 +122,9 @@ class Command(BaseCommand):
     def _report(self, name: str, summary: CsvImportSummary, rejects_path: Path) -> None:
         self.stdout.write(
             f"{name}: rows={summary.rows} accepted={summary.accepted} "
-            f"duplicates={summary.duplicates} rejected={summary.rejected} "
+            f"duplicates={summary.duplicates} "
+            + (f"suppressed={summary.suppressed} " if summary.suppressed else "")
+            + f"rejected={summary.rejected} "
             f"refunds_exceeding_purchases={summary.refunds_exceeding_purchases}"
         )
         if summary.refunds_exceeding_purchases:
