@@ -116,9 +116,9 @@ def events_purge_expired(
     """Delete the venue's events older than its retention, `batch_size` per transaction.
 
     Returns None when the venue keeps every event. Raises PurgeBusy when another purge of the
-    venue runs. With `recompute` (and something deleted) an incremental run is queued for the
-    customers concerned. `on_batch` is called after each committed batch with the events
-    deleted so far. Must not run inside a transaction: each batch commits on its own.
+    venue runs. With `recompute` (and something deleted) a run is queued for the customers
+    concerned (`recompute_mode`). `on_batch` is called after each committed batch with the
+    events deleted so far. Must not run inside a transaction: each batch commits on its own.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -143,27 +143,15 @@ def events_purge_expired(
             detail=detail,
             status=Status.RUNNING,
         )
-        deleted = batches = 0
-        longest = 0.0
         try:
-            after = datetime.min.replace(tzinfo=cutoff.tzinfo)
-            while True:
-                started = time.monotonic()
-                with transaction.atomic():
-                    count, after = _purge_batch(
-                        venue=venue, cutoff=cutoff, after=after, limit=batch_size, now=now
-                    )
-                    if count:
-                        PrivacyAuditEntry.objects.filter(pk=entry.pk).update(
-                            events=F("events") + count
-                        )
-                if not count:
-                    break
-                longest = max(longest, time.monotonic() - started)
-                deleted += count
-                batches += 1
-                if on_batch is not None:
-                    on_batch(deleted)
+            deleted, batches, longest = _delete_in_batches(
+                venue=venue,
+                cutoff=cutoff,
+                entry=entry,
+                batch_size=batch_size,
+                now=now,
+                on_batch=on_batch,
+            )
         except Exception as exc:
             PrivacyAuditEntry.objects.filter(pk=entry.pk).update(
                 status=Status.FAILED,
@@ -193,6 +181,37 @@ def events_purge_expired(
         longest_batch_seconds=longest,
         run_id=run_id,
     )
+
+
+def _delete_in_batches(
+    *,
+    venue: Venue,
+    cutoff: datetime,
+    entry: PrivacyAuditEntry,
+    batch_size: int,
+    now: datetime,
+    on_batch: Callable[[int], None] | None,
+) -> tuple[int, int, float]:
+    """Delete every event before `cutoff`, one committed batch at a time, counting them on
+    `entry`; returns the events deleted, the batches and the longest batch's seconds."""
+    deleted = batches = 0
+    longest = 0.0
+    after = datetime.min.replace(tzinfo=cutoff.tzinfo)
+    while True:
+        started = time.monotonic()
+        with transaction.atomic():
+            count, after = _purge_batch(
+                venue=venue, cutoff=cutoff, after=after, limit=batch_size, now=now
+            )
+            if count:
+                PrivacyAuditEntry.objects.filter(pk=entry.pk).update(events=F("events") + count)
+        if not count:
+            return deleted, batches, longest
+        longest = max(longest, time.monotonic() - started)
+        deleted += count
+        batches += 1
+        if on_batch is not None:
+            on_batch(deleted)
 
 
 def venues_with_retention() -> Iterator[Venue]:
