@@ -14,7 +14,7 @@ from customer_intel import tasks
 from tests.factories import VenueFactory
 from tests.worker.conftest import broker_messages
 
-migration = importlib.import_module("customer_intel.migrations.0009_privacy_operations")
+migration = importlib.import_module("customer_intel.migrations.0010_privacy_operations")
 
 
 @pytest.mark.django_db
