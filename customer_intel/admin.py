@@ -251,7 +251,13 @@ class VenueAdmin(admin.ModelAdmin):
         ),
         (
             "Predictions",
-            {"fields": ("annual_discount_rate", "slipping_probability_alive")},
+            {
+                "fields": (
+                    "prediction_model",
+                    "annual_discount_rate",
+                    "slipping_probability_alive",
+                )
+            },
         ),
         ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
     )
@@ -514,8 +520,8 @@ class CustomerProfileAdmin(
         "segment",
         "rfm_segment",
         "total_spent",
-        "predicted_lifetime_value",
-        "churn_probability",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
         "probability_alive",
         "as_of",
     )
@@ -526,11 +532,17 @@ class CustomerProfileAdmin(
     # Each of these has a (venue, field, id) index.
     venue_sortable_by = (
         "total_spent",
-        "predicted_lifetime_value",
-        "churn_probability",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
         "probability_alive",
     )
-    readonly_fields = ("events_link", "preferred_event_types_json", "insights_json")
+    readonly_fields = (
+        "events_link",
+        "preferred_event_types_json",
+        "insights_json",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
+    )
     fieldsets = (
         ("Customer", {"fields": ("venue", "customer", "events_link")}),
         (
@@ -548,12 +560,12 @@ class CustomerProfileAdmin(
             },
         ),
         (
-            "Segments",
+            "Segments and the audit's rules of thumb",
             {
                 "fields": (
                     "segment",
-                    "churn_probability",
-                    "predicted_lifetime_value",
+                    "audit_rule_churn_probability",
+                    "audit_rule_lifetime_value",
                     ("rfm_recency", "rfm_frequency", "rfm_monetary"),
                     ("recency_score", "frequency_score", "monetary_score"),
                     "rfm_segment",
@@ -561,9 +573,10 @@ class CustomerProfileAdmin(
             },
         ),
         (
-            "Predictions",
+            "Model predictions (the venue's fitted purchase model + Gamma-Gamma)",
             {
                 "fields": (
+                    "prediction_model",
                     "probability_alive",
                     ("expected_purchases_90d", "expected_purchases_365d"),
                     ("predicted_clv_365d", "predicted_clv_3y"),
@@ -583,6 +596,20 @@ class CustomerProfileAdmin(
         if request.GET.get(VENUE_FILTER_PARAM):
             return self.venue_sortable_by
         return ()
+
+    # The multiplication signs are the label's point: it reads as the formula.
+    @admin.display(
+        description="Audit rule: AOV × frequency × 3",  # noqa: RUF001
+        ordering="predicted_lifetime_value",
+    )
+    def audit_rule_lifetime_value(self, profile: CustomerProfile) -> Any:
+        return profile.predicted_lifetime_value
+
+    @admin.display(
+        description="Audit rule: churn by days since purchase", ordering="churn_probability"
+    )
+    def audit_rule_churn_probability(self, profile: CustomerProfile) -> Any:
+        return profile.churn_probability
 
     @admin.display(description="events")
     def events_link(self, profile: CustomerProfile) -> str:
@@ -735,20 +762,22 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
 
 @admin.register(PredictionModelFit)
 class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    """BG/NBD and Gamma-Gamma fits, used or refused with a reason. Read-only."""
+    """Purchase-model and Gamma-Gamma fits: the model chosen, every candidate's holdout error,
+    used or refused with a reason. Read-only."""
 
     list_display = (
         "id",
         "venue",
         "as_of",
+        "model",
         "usable",
         "reason",
+        "candidates",
         "customers_used",
         "repeat_customers",
-        "bgnbd_log_likelihood",
         "fit_seconds",
     )
-    list_filter = ("usable", "venue")
+    list_filter = ("usable", "model", "venue")
     list_select_related = ("venue",)
     raw_id_fields = ("venue", "run")
     ordering = ("-id",)
@@ -758,24 +787,50 @@ class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.Mo
         "run",
         ("as_of", "fitted_at"),
         "time_unit",
-        ("usable", "reason"),
+        ("model", "usable", "reason"),
+        "candidates",
         ("customers_used", "repeat_customers"),
-        "bgnbd_params_json",
-        "bgnbd_log_likelihood",
+        "purchase_params_json",
+        "purchase_log_likelihood",
         "gamma_gamma_params_json",
         "gamma_gamma_log_likelihood",
+        "selection_json",
         "diagnostics_json",
         "fit_seconds",
     )
-    readonly_fields = ("bgnbd_params_json", "gamma_gamma_params_json", "diagnostics_json")
+    readonly_fields = (
+        "candidates",
+        "purchase_params_json",
+        "gamma_gamma_params_json",
+        "selection_json",
+        "diagnostics_json",
+    )
 
-    @admin.display(description="BG/NBD parameters")
-    def bgnbd_params_json(self, fit: PredictionModelFit) -> str:
-        return pretty_json(fit.bgnbd_params)
+    @admin.display(description="holdout MAE per candidate (lower is better)")
+    def candidates(self, fit: PredictionModelFit) -> str:
+        scores = [
+            f"{candidate.get('label', candidate.get('model'))} "
+            + (
+                f"{candidate['holdout_mae']:.4f}"
+                if candidate.get("holdout_mae") is not None
+                else "refused"
+            )
+            for candidate in (fit.selection or {}).get("candidates", [])
+        ]
+        basis = (fit.selection or {}).get("basis", "")
+        return f"{'; '.join(scores) or '-'} ({basis})" if basis else "; ".join(scores) or "-"
+
+    @admin.display(description="purchase model parameters")
+    def purchase_params_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.purchase_params)
 
     @admin.display(description="Gamma-Gamma parameters")
     def gamma_gamma_params_json(self, fit: PredictionModelFit) -> str:
         return pretty_json(fit.gamma_gamma_params)
+
+    @admin.display(description="model choice")
+    def selection_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.selection)
 
     @admin.display(description="diagnostics")
     def diagnostics_json(self, fit: PredictionModelFit) -> str:

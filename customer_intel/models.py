@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from customer_intel.analytics import thresholds as defaults
+from customer_intel.analytics.predictive.models import MODELS as PURCHASE_MODELS
 
 PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -46,6 +47,10 @@ class PurchaseTime(models.TextChoices):
     EVENING = "evening"
 
 
+# The purchase models a venue's fit chooses among (see analytics.predictive.models).
+PURCHASE_MODEL_CHOICES = [(model.name, model.label) for model in PURCHASE_MODELS.values()]
+
+
 class Venue(models.Model):
     """A venue and the thresholds its segmentation uses (defaults are the audit's numbers)."""
 
@@ -65,7 +70,15 @@ class Venue(models.Model):
     vip_min_frequency = models.FloatField(default=defaults.VIP_MIN_FREQUENCY)
     regular_min_frequency = models.FloatField(default=defaults.REGULAR_MIN_FREQUENCY)
 
-    # Probabilistic model settings (BG/NBD + Gamma-Gamma).
+    # Probabilistic model settings (purchase model + Gamma-Gamma).
+    prediction_model = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        choices=PURCHASE_MODEL_CHOICES,
+        help_text="Force this purchase model; empty: each fit chooses the model with the "
+        "lowest holdout error on the venue's own history.",
+    )
     annual_discount_rate = models.FloatField(
         default=defaults.ANNUAL_DISCOUNT_RATE,
         validators=[MinValueValidator(0.0)],
@@ -211,6 +224,11 @@ class CustomerFacts(models.Model):
     # Those days (days since 1970-01-01, local), sorted: ingestion merges a batch's days into
     # them, so purchase_days stays exact without rereading the customer's events.
     purchase_day_numbers = models.JSONField(default=list, db_default=[])
+    # Purchase cents on the first of those days, and the days with a purchase of positive value
+    # (kept as a sorted list, like purchase_day_numbers, so ingestion can merge them).
+    first_day_purchase_cents = models.BigIntegerField(default=0, db_default=0)
+    paid_purchase_days = models.IntegerField(default=0, db_default=0)
+    paid_day_numbers = models.JSONField(default=list, db_default=[])
     morning_purchases = models.IntegerField(default=0)
     afternoon_purchases = models.IntegerField(default=0)
     evening_purchases = models.IntegerField(default=0)
@@ -270,7 +288,8 @@ class CustomerProfile(models.Model):
 
     insights = models.JSONField(default=list)
 
-    # Probabilistic predictions (BG/NBD + Gamma-Gamma); null with a reason when no usable fit.
+    # Probabilistic predictions (the venue's purchase model + Gamma-Gamma); null with a reason
+    # when no usable fit. `prediction_model` names the purchase model ("" when none).
     probability_alive = models.FloatField(null=True)
     expected_purchases_90d = models.FloatField(null=True)
     expected_purchases_365d = models.FloatField(null=True)
@@ -278,6 +297,9 @@ class CustomerProfile(models.Model):
     predicted_clv_3y = models.DecimalField(null=True, **MONEY)
     expected_next_order_at = models.DateTimeField(null=True)
     average_days_between_orders = models.FloatField(null=True)
+    prediction_model = models.CharField(
+        max_length=16, blank=True, default="", choices=PURCHASE_MODEL_CHOICES
+    )
     prediction_unavailable_reason = models.CharField(max_length=200, blank=True, default="")
 
     as_of = models.DateTimeField()
@@ -370,7 +392,11 @@ class SegmentSnapshot(models.Model):
 
 
 class PredictionModelFit(models.Model):
-    """A venue's BG/NBD and Gamma-Gamma fit at one run, used or refused with a reason."""
+    """A venue's purchase-model and Gamma-Gamma fit at one run, used or refused with a reason.
+
+    `model` is the purchase model chosen (empty when none is usable); `selection` records how:
+    the holdout, every candidate's holdout error and calibration fit, and the refits.
+    """
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="model_fits")
     run = models.ForeignKey(
@@ -383,10 +409,12 @@ class PredictionModelFit(models.Model):
     reason = models.CharField(max_length=300, blank=True, default="")
     customers_used = models.IntegerField(default=0)
     repeat_customers = models.IntegerField(default=0)
-    bgnbd_params = models.JSONField(default=dict, blank=True)
-    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
+    model = models.CharField(max_length=16, blank=True, default="", choices=PURCHASE_MODEL_CHOICES)
+    purchase_params = models.JSONField(default=dict, blank=True)
+    purchase_log_likelihood = models.FloatField(null=True, blank=True)
     gamma_gamma_params = models.JSONField(default=dict, blank=True)
     gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
+    selection = models.JSONField(default=dict, blank=True)
     diagnostics = models.JSONField(default=dict, blank=True)
     fit_seconds = models.FloatField(null=True, blank=True)
 

@@ -50,8 +50,10 @@ def facts_from_events(
     """Aggregate one customer's events at or before `as_of` (in any order).
 
     Events after `as_of` are ignored entirely; None when no event is at or before it.
-    Hour buckets and `purchase_days` use the purchase's local time in `tz` (the venue's time
-    zone, DST included). Purchases without a category are not counted in `category_counts`.
+    Hour buckets and purchase days use the purchase's local time in `tz` (the venue's time
+    zone, DST included); `first_day_purchase_cents` is the value bought on the first such day
+    and `paid_purchase_days` counts the days whose purchases are worth more than zero.
+    Purchases without a category are not counted in `category_counts`.
     """
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -59,7 +61,7 @@ def facts_from_events(
     refund_count = refund_cents = refund_quantity = 0
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
-    purchase_dates: set[date] = set()
+    cents_by_date: dict[date, int] = {}
     buckets = {MORNING: 0, AFTERNOON: 0, EVENING: 0}
     category_counts: dict[str, int] = {}
 
@@ -80,7 +82,8 @@ def facts_from_events(
             if last_purchase_at is None or at > last_purchase_at:
                 last_purchase_at = at
             local = at.astimezone(tz)
-            purchase_dates.add(local.date())
+            day = local.date()
+            cents_by_date[day] = cents_by_date.get(day, 0) + amount_to_cents(event.amount)
             buckets[purchase_time_bucket(local.hour)] += 1
             if event.event_category:
                 category_counts[event.event_category] = (
@@ -105,7 +108,9 @@ def facts_from_events(
         refund_quantity=refund_quantity,
         first_purchase_at=first_purchase_at,
         last_purchase_at=last_purchase_at,
-        purchase_days=len(purchase_dates),
+        purchase_days=len(cents_by_date),
+        first_day_purchase_cents=cents_by_date[min(cents_by_date)] if cents_by_date else 0,
+        paid_purchase_days=sum(1 for cents in cents_by_date.values() if cents > 0),
         morning_purchases=buckets[MORNING],
         afternoon_purchases=buckets[AFTERNOON],
         evening_purchases=buckets[EVENING],

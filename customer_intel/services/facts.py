@@ -66,6 +66,9 @@ _AGGREGATES: dict[str, str] = {
     "last_purchase_at": f"max(e.occurred_at) FILTER (WHERE {_PURCHASE})",
     # The length of purchase_day_numbers, taken from the array once it is built.
     "purchase_days": "jsonb_array_length(a.purchase_day_numbers)",
+    # From the per-day sums (`d`, see _aggregate_select).
+    "first_day_purchase_cents": "coalesce(d.first_day_purchase_cents, 0)",
+    "paid_purchase_days": "coalesce(jsonb_array_length(d.paid_day_numbers), 0)",
     "morning_purchases": (
         f"count(*) FILTER (WHERE {_PURCHASE} AND extract(hour FROM {_LOCAL}) "
         f"< {MORNING_BEFORE_HOUR})"
@@ -85,9 +88,12 @@ _PURCHASE_DAY_NUMBERS = (
     f"coalesce(jsonb_agg(DISTINCT {_LOCAL_DAY} ORDER BY {_LOCAL_DAY}) FILTER (WHERE {_PURCHASE}), "
     "'[]'::jsonb)"
 )
-_STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers")
+_STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers", "paid_day_numbers")
 _STORED_COLUMNS = ", ".join(_STORED_FIELDS)
-_OUTER_ONLY = {"purchase_days"}
+_OUTER_ONLY = {"purchase_days", "first_day_purchase_cents", "paid_purchase_days"}
+# Positions in a result row (FACT_FIELDS order, then event_count).
+_CATEGORY_INDEX = FACT_FIELDS.index("category_counts")
+_EVENT_COUNT_INDEX = len(FACT_FIELDS)
 
 
 def _aggregate_sql(*, by_customers: bool, cutoff: bool) -> str:
@@ -120,11 +126,13 @@ def _aggregate_select(*, source: str, condition: str) -> str:
         f"{sql} AS {name}" if name in _OUTER_ONLY else f"a.{name}"
         for name, sql in _AGGREGATES.items()
     )
-    # Columns: the CustomerFactsRow fields in order, event_count, purchase_day_numbers.
+    # Columns: the CustomerFactsRow fields in order, event_count, purchase_day_numbers,
+    # paid_day_numbers.
     return f"""
     SELECT a.customer, {outer},
            coalesce(c.category_counts, '{{}}'::jsonb) AS category_counts,
-           a.event_count, a.purchase_day_numbers
+           a.event_count, a.purchase_day_numbers,
+           coalesce(d.paid_day_numbers, '[]'::jsonb) AS paid_day_numbers
     FROM (
         SELECT e.customer COLLATE "C" AS customer,
         {aggregates},
@@ -144,6 +152,19 @@ def _aggregate_select(*, source: str, condition: str) -> str:
         ) per_category
         GROUP BY 1
     ) c ON c.customer = a.customer
+    LEFT JOIN (
+        SELECT customer,
+               (array_agg(cents ORDER BY day))[1] AS first_day_purchase_cents,
+               jsonb_agg(day ORDER BY day) FILTER (WHERE cents > 0) AS paid_day_numbers
+        FROM (
+            SELECT e.customer COLLATE "C" AS customer, {_LOCAL_DAY} AS day,
+                   coalesce(sum((e.amount * 100)::bigint), 0)::bigint AS cents
+            FROM {source}
+            WHERE {condition} AND {_PURCHASE}
+            GROUP BY 1, 2
+        ) per_day
+        GROUP BY 1
+    ) d ON d.customer = a.customer
     """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
 
 
@@ -153,13 +174,18 @@ _BATCH_EVENTS = """unnest(
         %(amounts)s::numeric[], %(quantities)s::integer[], %(categories)s::text[]
     ) AS e(customer, type, occurred_at, amount, quantity, event_category)"""
 
+
 # Merges a batch's aggregate (EXCLUDED) into the stored row (f): sums add up, first/last take
 # the earlier/later (least and greatest skip nulls), day sets and category counts merge.
-_MERGED_DAYS = """(
+def _merged_days(column: str) -> str:
+    """The sorted union of a stored day list and the batch's."""
+    return f"""(
     SELECT coalesce(jsonb_agg(day ORDER BY day), '[]'::jsonb) FROM (
-        SELECT jsonb_array_elements(f.purchase_day_numbers)
-        UNION SELECT jsonb_array_elements(EXCLUDED.purchase_day_numbers)
-    ) AS days(day))"""
+        SELECT jsonb_array_elements(f.{column})
+        UNION SELECT jsonb_array_elements(EXCLUDED.{column})
+    ) AS days(day))"""  # noqa: S608 - a column name of the facts model, no value
+
+
 _MERGED_CATEGORIES = """(
     SELECT coalesce(jsonb_object_agg(category, purchases), '{}'::jsonb) FROM (
         SELECT category, sum(purchases::integer) AS purchases FROM (
@@ -168,34 +194,63 @@ _MERGED_CATEGORIES = """(
         ) AS both_counts(category, purchases)
         GROUP BY category
     ) AS summed)"""
+
+
 # The usual batch adds at most one purchase day per customer, and a later one: the day is
 # then already known, or appended in order, without the set-returning merge (measured: the
 # merges were half of the facts upsert's 75 µs per customer).
-_DAY_KNOWN = "f.purchase_day_numbers @> EXCLUDED.purchase_day_numbers"
-_DAY_APPENDS = (
-    "jsonb_array_length(EXCLUDED.purchase_day_numbers) = 1 AND coalesce("
-    "(f.purchase_day_numbers ->> -1)::integer < (EXCLUDED.purchase_day_numbers ->> 0)::integer, "
-    "true)"
-)
+def _day_known(column: str) -> str:
+    return f"f.{column} @> EXCLUDED.{column}"
+
+
+def _day_appends(column: str) -> str:
+    return (
+        f"jsonb_array_length(EXCLUDED.{column}) = 1 AND coalesce("
+        f"(f.{column} ->> -1)::integer < (EXCLUDED.{column} ->> 0)::integer, true)"
+    )
+
+
+def _merged_day_count(count: str, column: str) -> str:
+    return (
+        f"CASE WHEN {_day_known(column)} THEN f.{count} "
+        f"WHEN {_day_appends(column)} THEN f.{count} + 1 "
+        f"ELSE jsonb_array_length({_merged_days(column)}) END"
+    )
+
+
+def _merged_day_list(column: str) -> str:
+    return (
+        f"CASE WHEN {_day_known(column)} THEN f.{column} "
+        f"WHEN {_day_appends(column)} THEN f.{column} || EXCLUDED.{column} "
+        f"ELSE {_merged_days(column)} END"
+    )
+
+
+# The first purchase day's value: the batch's when its first day is earlier (or the customer
+# had no purchase), the sum when both start on the same day.
+_FIRST_DAY = "(f.purchase_day_numbers ->> 0)::integer"
+_BATCH_FIRST_DAY = "(EXCLUDED.purchase_day_numbers ->> 0)::integer"
 _MERGE: dict[str, str] = {
     "first_seen": "least(f.first_seen, EXCLUDED.first_seen)",
     "last_seen": "greatest(f.last_seen, EXCLUDED.last_seen)",
     "first_purchase_at": "least(f.first_purchase_at, EXCLUDED.first_purchase_at)",
     "last_purchase_at": "greatest(f.last_purchase_at, EXCLUDED.last_purchase_at)",
-    "purchase_days": (
-        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_days "
-        f"WHEN {_DAY_APPENDS} THEN f.purchase_days + 1 "
-        f"ELSE jsonb_array_length({_MERGED_DAYS}) END"
+    "purchase_days": _merged_day_count("purchase_days", "purchase_day_numbers"),
+    "first_day_purchase_cents": (
+        f"CASE WHEN {_BATCH_FIRST_DAY} IS NULL THEN f.first_day_purchase_cents "
+        f"WHEN {_FIRST_DAY} IS NULL OR {_BATCH_FIRST_DAY} < {_FIRST_DAY} "
+        "THEN EXCLUDED.first_day_purchase_cents "
+        f"WHEN {_BATCH_FIRST_DAY} = {_FIRST_DAY} "
+        "THEN f.first_day_purchase_cents + EXCLUDED.first_day_purchase_cents "
+        "ELSE f.first_day_purchase_cents END"
     ),
+    "paid_purchase_days": _merged_day_count("paid_purchase_days", "paid_day_numbers"),
     "category_counts": (
         "CASE WHEN EXCLUDED.category_counts = '{}'::jsonb THEN f.category_counts "
         f"ELSE {_MERGED_CATEGORIES} END"
     ),
-    "purchase_day_numbers": (
-        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_day_numbers "
-        f"WHEN {_DAY_APPENDS} THEN f.purchase_day_numbers || EXCLUDED.purchase_day_numbers "
-        f"ELSE {_MERGED_DAYS} END"
-    ),
+    "purchase_day_numbers": _merged_day_list("purchase_day_numbers"),
+    "paid_day_numbers": _merged_day_list("paid_day_numbers"),
 }
 _ADDED = (
     "purchase_count",
@@ -271,10 +326,10 @@ def _store_sql(select_sql: str, *, conflict_update: bool) -> str:
 
 def _row(values: Sequence) -> CustomerFactsRow:  # type: ignore[type-arg]
     """A CustomerFactsRow from a result row in FACT_FIELDS order (extra columns ignored)."""
-    category_counts = values[15]
+    category_counts = values[_CATEGORY_INDEX]
     if isinstance(category_counts, str | bytes):
         category_counts = json.loads(category_counts)
-    return CustomerFactsRow(*values[:15], category_counts=category_counts)
+    return CustomerFactsRow(*values[:_CATEGORY_INDEX], category_counts=category_counts)
 
 
 # psycopg's compiled timestamptz loader. Django installs a pure-Python one on its connections
@@ -344,7 +399,7 @@ def facts_refresh(*, venue: Venue, customers: Sequence[str]) -> tuple[list[Custo
         found = {row.customer for row in rows}
         missing = [customer for customer in customers if customer not in found]
         CustomerFacts.objects.filter(venue=venue, customer__in=missing).delete()
-    return rows, sum(values[16] for values in result)
+    return rows, sum(values[_EVENT_COUNT_INDEX] for values in result)
 
 
 def facts_for_customers(
@@ -367,7 +422,7 @@ def facts_for_customers(
     }
     sql = _aggregate_sql(by_customers=True, cutoff=cutoff is not None) + " ORDER BY a.customer"
     result = _fetch_all(sql, params, index_walk=True)
-    return [_row(values) for values in result], sum(values[16] for values in result)
+    return [_row(values) for values in result], sum(values[_EVENT_COUNT_INDEX] for values in result)
 
 
 def facts_rebuild(*, venue: Venue) -> int:
@@ -602,6 +657,21 @@ def _facts_orm(
             event_count=Count("id"),
         )
     )
+    # Each customer's purchase cents per local day, in day order: the first day's value and
+    # the days worth something.
+    first_day_cents: dict[str, int] = {}
+    paid_days: dict[str, int] = {}
+    for customer, _day, amount in (
+        events.filter(purchase)
+        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        .values("customer", "day")
+        .order_by("customer", "day")
+        .annotate(amount=Sum("amount"))
+        .values_list("customer", "day", "amount")
+    ):
+        cents = _cents(amount)
+        first_day_cents.setdefault(customer, cents)
+        paid_days[customer] = paid_days.get(customer, 0) + (cents > 0)
     categories: dict[str, dict[str, int]] = {}
     for customer, category, purchases in (
         events.filter(purchase)
@@ -630,6 +700,8 @@ def _facts_orm(
                 first_purchase_at=agg["first_purchase_at"],
                 last_purchase_at=agg["last_purchase_at"],
                 purchase_days=agg["purchase_days"],
+                first_day_purchase_cents=first_day_cents.get(agg["customer"], 0),
+                paid_purchase_days=paid_days.get(agg["customer"], 0),
                 morning_purchases=agg["morning"],
                 afternoon_purchases=agg["afternoon"],
                 evening_purchases=agg["evening"],

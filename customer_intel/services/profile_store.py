@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Count
 from psycopg.types.json import set_json_dumps
 
+from customer_intel.analytics.predictive.outputs import PREDICTION_FIELDS
 from customer_intel.analytics.profile import ProfileValues
 from customer_intel.analytics.rfm import RFM_SEGMENTS
 from customer_intel.analytics.rules import SEGMENTS
@@ -30,17 +31,6 @@ logger = logging.getLogger(__name__)
 
 _PROFILES = CustomerProfile._meta.db_table
 
-# The prediction columns, filled from the venue's purchase model when it has a usable fit.
-PREDICTION_FIELDS: tuple[str, ...] = (
-    "probability_alive",
-    "expected_purchases_90d",
-    "expected_purchases_365d",
-    "predicted_clv_365d",
-    "predicted_clv_3y",
-    "expected_next_order_at",
-    "average_days_between_orders",
-    "prediction_unavailable_reason",
-)
 # A profile row is a tuple in this order: the computed values, the predictions, the instants.
 VALUE_FIELDS: tuple[str, ...] = tuple(ProfileValues.__dataclass_fields__)
 WRITE_FIELDS: tuple[str, ...] = (*VALUE_FIELDS, *PREDICTION_FIELDS, "as_of", "computed_at")

@@ -88,3 +88,71 @@ def simulate_gamma_gamma(
     average = np.full(n.shape, np.nan)
     average[positive] = rng.gamma(shape=n[positive] * p, scale=1.0 / (n[positive] * nu[positive]))
     return average
+
+
+@dataclass(frozen=True, slots=True)
+class DayLog:
+    """Simulated purchase occasions: one row per (customer, day) with the day's value in cents."""
+
+    customer: np.ndarray
+    day: np.ndarray
+    cents: np.ndarray
+    customers: int
+
+
+def simulate_day_log(
+    *,
+    model: str,
+    params: dict[str, float],
+    first_days: np.ndarray,
+    end_day: int,
+    seed: int,
+    spend: dict[str, float] | None = None,
+) -> DayLog:
+    """Purchase days of customers whose first purchase is on `first_days`, up to `end_day`.
+
+    `model` is "bgnbd", "mbgnbd" or "pareto_nbd", with that model's parameters (rates per
+    week). Purchases are Poisson arrivals at the customer's rate; a BG/NBD customer drops out
+    after each repeat purchase with probability p, an MBG/NBD customer after every purchase, a
+    Pareto/NBD customer at an exponential lifetime. Arrivals are truncated to whole days (two on
+    one day are one occasion). With `spend` (Gamma-Gamma p, q, v in currency units) each
+    occasion gets a value.
+    """
+    rng = np.random.default_rng(seed)
+    first_days = np.asarray(first_days, dtype=np.int64)
+    size = len(first_days)
+    window = (end_day - first_days).astype(float) / 7.0
+    rate = rng.gamma(shape=params["r"], scale=1.0 / params["alpha"], size=size)
+    if model == "pareto_nbd":
+        lifetime = rng.exponential(
+            1.0 / rng.gamma(shape=params["s"], scale=1.0 / params["beta"], size=size)
+        )
+        active = np.minimum(window, lifetime)
+        limit = np.full(size, np.iinfo(np.int64).max)
+    else:
+        active = window
+        dropout = rng.beta(params["a"], params["b"], size=size)
+        # Repeat purchases before dropping out: BG/NBD flips the coin after each repeat
+        # purchase, MBG/NBD after the first purchase too.
+        limit = rng.geometric(dropout) - (1 if model == "mbgnbd" else 0)
+    arrivals = rng.poisson(rate * active)
+    owner = np.repeat(np.arange(size), arrivals)
+    # Given N arrivals in [0, active], their times are N sorted uniforms on it; a customer who
+    # drops out makes the first `limit` of them.
+    times = rng.uniform(0.0, 1.0, size=owner.size) * active[owner]
+    order = np.lexsort((times, owner))
+    owner, times = owner[order], times[order]
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(arrivals) - arrivals, arrivals)
+    kept = rank < limit[owner]
+    owner, times = owner[kept], times[kept]
+    days = first_days[owner] + np.floor(times * 7.0).astype(np.int64)
+    customer = np.concatenate([np.arange(size), owner])
+    day = np.concatenate([first_days, np.minimum(days, end_day)])
+    key = np.unique(customer * (int(day.max()) + 1) + day)
+    customer, day = key // (int(day.max()) + 1), key % (int(day.max()) + 1)
+    cents = np.zeros(len(customer), dtype=np.int64)
+    if spend is not None:
+        nu = rng.gamma(shape=spend["q"], scale=1.0 / spend["v"], size=size)
+        values = rng.gamma(shape=spend["p"], scale=1.0 / nu[customer])
+        cents = np.maximum(np.rint(values * 100), 1).astype(np.int64)
+    return DayLog(customer=customer, day=day, cents=cents, customers=size)
