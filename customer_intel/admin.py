@@ -43,8 +43,11 @@ from customer_intel.models import (
     VenueMembership,
 )
 from customer_intel.privacy import is_pseudonym, resolve_customer_id
+from customer_intel.services.live_as_of import with_live_as_of
 
 ERROR_PREVIEW_CHARS = 80
+# A live as-of this far before the run that computed it is shown as back-dated.
+BACK_DATED_AFTER = timedelta(hours=1)
 # The query parameter of the admin's venue filter (a RelatedFieldListFilter on "venue").
 VENUE_FILTER_PARAM = "venue__id__exact"
 PSEUDONYM_PREVIEW_CHARS = 12
@@ -228,13 +231,22 @@ class VenueAdmin(admin.ModelAdmin):
         "currency",
         "last_run",
         "last_success",
+        "live_as_of",
         "customers",
         "pending_customers",
     )
     search_fields = ("name",)
     ordering = ("name",)
     actions = ("queue_full_recompute",)
-    readonly_fields = ("id", "created_at", "runs_link", "last_run", "last_success", "customers")
+    readonly_fields = (
+        "id",
+        "created_at",
+        "runs_link",
+        "last_run",
+        "last_success",
+        "live_as_of",
+        "customers",
+    )
     fieldsets = (
         (None, {"fields": ("id", "name", "timezone", "currency", "created_at")}),
         (
@@ -259,7 +271,10 @@ class VenueAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
+        (
+            "Recompute",
+            {"fields": ("last_run", "last_success", "live_as_of", "customers", "runs_link")},
+        ),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -280,21 +295,17 @@ class VenueAdmin(admin.ModelAdmin):
         snapshot_customers = SegmentSnapshot.objects.filter(venue=OuterRef("pk")).values(
             "total_customers"
         )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                last_run_id=Subquery(runs.values("id")[:1]),
-                last_run_status=Subquery(runs.values("status")[:1]),
-                last_run_at=Subquery(
-                    runs.annotate(
-                        at=Coalesce(F("finished_at"), F("started_at"), F("requested_at"))
-                    ).values("at")[:1]
-                ),
-                last_success_at=Subquery(successes.values("finished_at")[:1]),
-                customer_count=Subquery(snapshot_customers[:1]),
-                pending_count=Coalesce(Subquery(pending), 0),
-            )
+        return with_live_as_of(super().get_queryset(request)).annotate(
+            last_run_id=Subquery(runs.values("id")[:1]),
+            last_run_status=Subquery(runs.values("status")[:1]),
+            last_run_at=Subquery(
+                runs.annotate(
+                    at=Coalesce(F("finished_at"), F("started_at"), F("requested_at"))
+                ).values("at")[:1]
+            ),
+            last_success_at=Subquery(successes.values("finished_at")[:1]),
+            customer_count=Subquery(snapshot_customers[:1]),
+            pending_count=Coalesce(Subquery(pending), 0),
         )
 
     @admin.display(description="last run", ordering="last_run_at")
@@ -314,6 +325,18 @@ class VenueAdmin(admin.ModelAdmin):
         if getattr(venue, "last_success_at", None) is None:
             return "never"
         return f"{timesince(venue.last_success_at, depth=1)} ago"
+
+    @admin.display(description="live as of", ordering="live_as_of")
+    def live_as_of(self, venue: Venue) -> str:
+        """The instant the live profiles are computed for; flagged when a back-dated run left
+        them behind the last run's time (the next tick heals it)."""
+        as_of = getattr(venue, "live_as_of", None)
+        if as_of is None:
+            return "-"
+        finished = getattr(venue, "last_success_at", None)
+        if finished is not None and finished - as_of > BACK_DATED_AFTER:
+            return f"{as_of:%Y-%m-%d %H:%M} UTC (back-dated)"
+        return f"{as_of:%Y-%m-%d %H:%M} UTC"
 
     @admin.display(description="customers", ordering="customer_count")
     def customers(self, venue: Venue) -> int | None:

@@ -21,11 +21,13 @@ LOW_ENGAGEMENT = "low_engagement"
 HIGH_VALUE = "high_value"
 HIGH_VALUE_SLIPPING = "high_value_slipping"
 LIKELY_TO_BUY = "likely_to_buy"
+AUDIT_VALUE_UNLIKELY = "audit_value_unlikely"
 INSIGHT_TYPES: tuple[str, ...] = (
     CHURN_RISK,
     LOW_ENGAGEMENT,
     HIGH_VALUE,
     HIGH_VALUE_SLIPPING,
+    AUDIT_VALUE_UNLIKELY,
     LIKELY_TO_BUY,
 )
 
@@ -43,6 +45,13 @@ HIGH_VALUE_VALID = timedelta(days=30)
 LIKELY_TO_BUY_MIN_EXPECTED_30D = 0.5
 LIKELY_TO_BUY_VALID = timedelta(days=7)
 HIGH_VALUE_SLIPPING_VALID = timedelta(days=7)
+# The audit rule's three-year value (AOV x frequency x 3) counts a customer as buying on at
+# their past rate; when it is high and the model says they have most likely lapsed, the two
+# figures disagree and the rule's one should not be budgeted on.
+AUDIT_VALUE_HIGH_ABOVE_CENTS = 100_000  # 1000.00, the high-value mark
+_AUDIT_VALUE_HIGH_ABOVE_TEXT = str(cents_to_decimal(AUDIT_VALUE_HIGH_ABOVE_CENTS))
+AUDIT_VALUE_UNLIKELY_BELOW_ALIVE = 0.2
+AUDIT_VALUE_UNLIKELY_VALID = timedelta(days=7)
 
 CHURN_RISK_ACTIONS = (
     "Send personalized retention offer",
@@ -53,6 +62,10 @@ HIGH_VALUE_ACTIONS = ("Provide VIP treatment",)
 LIKELY_TO_BUY_ACTIONS = (
     "Recommend upcoming events in their preferred categories",
     "Time the next campaign for the coming weeks",
+)
+AUDIT_VALUE_UNLIKELY_ACTIONS = (
+    "Do not budget on the audit-rule lifetime value for this customer: use the model's",
+    "Try one win-back offer before treating them as lapsed",
 )
 HIGH_VALUE_SLIPPING_ACTIONS = (
     "Reach out personally before they lapse",
@@ -92,6 +105,7 @@ class InsightInputs:
     probability_alive: float | None = None
     expected_purchases_30d: float | None = None
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE
+    audit_lifetime_value_cents: int = 0
 
 
 def _churn_risk(inputs: InsightInputs) -> Insight | None:
@@ -182,6 +196,37 @@ def _high_value_slipping(inputs: InsightInputs) -> Insight | None:
     )
 
 
+def _audit_value_unlikely(inputs: InsightInputs) -> Insight | None:
+    alive = inputs.probability_alive
+    value_cents = inputs.audit_lifetime_value_cents
+    if (
+        alive is None
+        or value_cents <= AUDIT_VALUE_HIGH_ABOVE_CENTS
+        or alive >= AUDIT_VALUE_UNLIKELY_BELOW_ALIVE
+    ):
+        return None
+    value = str(cents_to_decimal(value_cents))
+    return Insight(
+        type=AUDIT_VALUE_UNLIKELY,
+        title="Audit-Rule Value Unlikely",
+        description=(
+            f"The audit rule (AOV x frequency x 3) values this customer at {value} over three "
+            f"years, above the {_AUDIT_VALUE_HIGH_ABOVE_TEXT} mark, assuming they keep buying "
+            f"at their past rate; the purchase model gives only a {alive:.1%} chance that they "
+            "are still an active customer, so that value is unlikely to materialise."
+        ),
+        impact=IMPACT_HIGH,
+        actionable=True,
+        suggested_actions=AUDIT_VALUE_UNLIKELY_ACTIONS,
+        valid_until=inputs.as_of + AUDIT_VALUE_UNLIKELY_VALID,
+        metadata={
+            "predictedLifetimeValue": value,
+            "probabilityAlive": alive,
+            "probabilityAliveBelow": AUDIT_VALUE_UNLIKELY_BELOW_ALIVE,
+        },
+    )
+
+
 def _likely_to_buy(inputs: InsightInputs) -> Insight | None:
     expected = inputs.expected_purchases_30d
     if expected is None or expected < LIKELY_TO_BUY_MIN_EXPECTED_30D:
@@ -206,6 +251,7 @@ INSIGHT_RULES: tuple[Callable[[InsightInputs], Insight | None], ...] = (
     _low_engagement,
     _high_value,
     _high_value_slipping,
+    _audit_value_unlikely,
     _likely_to_buy,
 )
 
@@ -223,11 +269,12 @@ def build_insights(
     probability_alive: float | None = None,
     expected_purchases_30d: float | None = None,
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE,
+    audit_lifetime_value_cents: int = 0,
 ) -> list[Insight]:
     """Every insight whose rule matches, in `INSIGHT_RULES` order.
 
-    The model-driven insights (likely to buy, high-value slipping) appear only when the
-    predictions are given.
+    The model-driven insights (likely to buy, high-value slipping, audit-rule value unlikely)
+    appear only when the predictions are given.
     """
     inputs = InsightInputs(
         as_of=as_of,
@@ -237,6 +284,7 @@ def build_insights(
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         slipping_threshold=slipping_threshold,
+        audit_lifetime_value_cents=audit_lifetime_value_cents,
     )
     found = []
     for rule in INSIGHT_RULES:
