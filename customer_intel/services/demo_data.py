@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from customer_intel.models import (
     CustomerEvent,
+    CustomerFacts,
     PendingCustomer,
     RecomputeRun,
     Venue,
@@ -34,6 +35,7 @@ from customer_intel.models import (
 from customer_intel.privacy import pseudonymize
 from customer_intel.services import demo_generator as generator
 from customer_intel.services.demo_generator import DemoPlan, EventChunk, VenuePlan
+from customer_intel.services.statistics import tables_analyze
 
 DEMO_USERNAME = "demo"
 _EVENTS = CustomerEvent._meta.db_table
@@ -97,6 +99,7 @@ def demo_data_create(
     result = DemoDataResult(plan=plan)
     for venue_plan in plan.venues:
         result.venues.append(_venue_create(plan=plan, venue_plan=venue_plan, progress=progress))
+    tables_analyze(tables=[CustomerEvent, CustomerFacts, PendingCustomer])
     result.seconds = time.monotonic() - started
     return result
 

@@ -339,37 +339,18 @@ _TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(
 )
 
 
-_INDEX_WALK_SETTINGS = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
-    "SET LOCAL enable_mergejoin = off; SET LOCAL jit = off"
-)
-_INDEX_WALK_RESET = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin; RESET jit"
-
-
-def _fetch_all(sql: str, params: Any, *, index_walk: bool = False) -> list[tuple[Any, ...]]:
+def _fetch_all(sql: str, params: Any) -> list[tuple[Any, ...]]:
     """Run a query on Django's connection and fetch every row with the compiled loaders.
 
     The session time zone is UTC (Django sets it), so timestamps load as aware UTC datetimes,
-    as Django's own loader would give them.
+    as Django's own loader would give them. No planner setting is pinned: tables filled in bulk
+    are analyzed by whatever filled them (`statistics.tables_analyze`), and with statistics the
+    planner walks a chunk's customers through the (venue, customer, time) index by itself.
     """
     with connection.cursor() as cursor:
-        driver_cursor = cursor.cursor
-        driver_cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        if not index_walk or not connection.in_atomic_block:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        # A chunk of customers is at most CHUNK_SIZE index walks on (venue, customer, time),
-        # always cheaper than reading the whole log; but the planner misjudges events per
-        # customer (the sampled n_distinct of a 9M-row column is far too low) and picked a
-        # hash join over a full scan as statistics moved: 5.5 s for 10,000 customers on 9M
-        # events, 3.5 s with the nested index walk. It also compiled JIT code for ~0.9 s.
-        # Pin the plan for this statement only.
-        # On an error the rollback undoes the SET LOCAL, so the reset is needed on success only.
-        cursor.execute(_INDEX_WALK_SETTINGS)
+        cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        cursor.execute(_INDEX_WALK_RESET)
-        return rows
+        return cursor.fetchall()
 
 
 def _uses_sql() -> bool:
@@ -393,7 +374,7 @@ def facts_refresh(*, venue: Venue, customers: Sequence[str]) -> tuple[list[Custo
         "now": timezone.now(),
     }
     sql = _store_sql(_aggregate_sql(by_customers=True, cutoff=False), conflict_update=True)
-    result = _fetch_all(sql, params, index_walk=True)
+    result = _fetch_all(sql, params)
     rows = [_row(values) for values in result]
     if len(rows) < len(customers):
         found = {row.customer for row in rows}
@@ -421,7 +402,7 @@ def facts_for_customers(
         "cutoff": cutoff,
     }
     sql = _aggregate_sql(by_customers=True, cutoff=cutoff is not None) + " ORDER BY a.customer"
-    result = _fetch_all(sql, params, index_walk=True)
+    result = _fetch_all(sql, params)
     return [_row(values) for values in result], sum(values[_EVENT_COUNT_INDEX] for values in result)
 
 

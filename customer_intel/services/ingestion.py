@@ -18,7 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customer_intel.models import CustomerEvent, PendingCustomer, Venue
+from customer_intel.models import CustomerEvent, CustomerFacts, PendingCustomer, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.event_validation import (
     EVENT_FIELDS,
@@ -27,6 +27,7 @@ from customer_intel.services.event_validation import (
     validate_csv_records,
 )
 from customer_intel.services.server_bound import execute_server_bound
+from customer_intel.services.statistics import tables_analyze
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,7 @@ def events_import_csv(
         _import_csv_batch(venue, records, record_lines, unreadable, summary, on_rejected)
         if on_batch is not None:
             on_batch(summary)
+    tables_analyze(tables=[CustomerEvent, CustomerFacts, PendingCustomer])
     return summary
 
 
