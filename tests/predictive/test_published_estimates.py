@@ -142,9 +142,7 @@ def _sorted_triples(triples: inputs.Triples) -> np.ndarray:
     return rows[np.lexsort(rows.T[::-1])]
 
 
-def test_the_sql_grouped_inputs_equal_the_pure_ones_and_fit_the_same(
-    db, log, calibration
-) -> None:
+def test_the_sql_grouped_inputs_equal_the_pure_ones_and_fit_the_same(db, log, calibration) -> None:
     venue = VenueFactory(timezone="UTC")
     _write_events(venue, log, until=cdnow.CALIBRATION_END)
     facts_service.facts_rebuild(venue=venue)

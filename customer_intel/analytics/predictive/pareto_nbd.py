@@ -42,8 +42,9 @@ PARAM_NAMES = ("r", "alpha", "s", "beta")
 # The expected dropout rate s/β below this share of the expected purchase rate r/alpha: the data
 # show no lapsing, and P(alive) would be meaningless.
 MIN_DROPOUT_TO_PURCHASE_RATE = 1e-4
-# Above this z the series needs more terms than a quadrature costs (z^60 ~ 1e-18 at 0.5).
-SERIES_MAX_Z = 0.5
+# Above this z the series costs more than the quadrature (measured: 21 µs a row against 42 µs
+# at z = 0.94, 38 µs against 31 µs at z = 0.97; it needs ~700 terms at 0.95).
+SERIES_MAX_Z = 0.95
 # Below this |s - 1| the expected purchases use the limit s -> 1 (a logarithm).
 _NEAR_ONE = 1e-9
 
@@ -58,8 +59,8 @@ def log_g(
 ) -> tuple[np.ndarray, np.ndarray]:
     """log G(t) for each (x, t), and its gradient in (r, alpha, s, beta) as a (4, n) array.
 
-    By the series where z = |alpha-beta|/(max(alpha, beta)+t) <= `SERIES_MAX_Z` (a few dozen
-    terms), by quadrature (`pareto_tail`) where z is closer to 1.
+    By the series where z = |alpha-beta|/(max(alpha, beta)+t) <= `SERIES_MAX_Z`, by quadrature
+    (`pareto_tail`) where z is closer to 1.
     """
     x = np.asarray(x, dtype=float)
     t = np.asarray(t, dtype=float)
