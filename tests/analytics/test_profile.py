@@ -370,7 +370,7 @@ def test_refunds_exceeding_purchases_are_flagged_and_totals_floored(
         last_purchase_at=at(2025, 1, 1) if purchase_cents else None,
     )
 
-    profile = compute_profile(facts, as_of=AS_OF)
+    profile = compute_profile(facts, as_of=AS_OF, currency="USD")
 
     assert profile.refunds_exceed_purchases is flagged
     assert profile.total_spent >= 0
