@@ -29,7 +29,7 @@ PAGES = [
     ("customerevent", "other_event", "spring-sale"),
     ("customerprofile", "profile", "Potential Loyalists"),
     ("recomputerun", "run", "61.5 s"),
-    ("predictionmodelfit", "fit", "-9582.43"),
+    ("predictionmodelfit", "fit", "MBG/NBD 0.4108"),
     ("segmentsnapshot", "snapshot", "Blue Note Hall"),
     ("customerfacts", "facts", "Blue Note Hall"),
     ("pendingcustomer", "pending", "Blue Note Hall"),
@@ -66,6 +66,32 @@ def test_profile_detail_shows_insights_and_predictions(admin_client, admin_data)
     assert admin_data.pseudonym in html
     # A link to this customer's events, searched by pseudonym.
     assert f"{changelist('customerevent')}?q={admin_data.pseudonym}" in html
+
+
+def test_profile_pages_label_the_audit_rules_as_such(admin_client, admin_data):
+    listing = admin_client.get(changelist("customerprofile")).content.decode()
+    detail = admin_client.get(change("customerprofile", admin_data.profile.pk)).content.decode()
+
+    for html in (listing, detail):
+        assert "Audit rule: AOV × frequency × 3" in html  # noqa: RUF001
+        assert "Audit rule: churn by days since purchase" in html
+    assert "Model predictions" in detail
+
+
+def test_venue_page_says_which_model_was_chosen_and_how_each_candidate_did(
+    admin_client, admin_data
+):
+    html = admin_client.get(change("venue", admin_data.venue.pk)).content.decode()
+
+    assert "MBG/NBD with Gamma-Gamma for spend, fitted on 1,800 customers" in html
+    assert "On the last 182 days held out it missed each customer" in html
+    assert "by 0.41 on average (BG/NBD 0.45)." in html
+
+
+def test_fit_list_shows_the_model_and_every_candidates_holdout_error(admin_client, admin_data):
+    listing = admin_client.get(changelist("predictionmodelfit")).content.decode()
+
+    assert "BG/NBD 0.4512; MBG/NBD 0.4108; Pareto/NBD refused (holdout)" in listing
 
 
 def test_run_list_truncates_the_error_and_detail_shows_it_whole(admin_client, admin_data):

@@ -24,7 +24,7 @@ from customer_intel.models import (
 from customer_intel.services import facts as facts_service
 from customer_intel.services import predictions
 from customer_intel.services.prediction_inputs import fit_inputs_from_facts, scoring_inputs
-from customer_intel.services.profile_store import PREDICTION_FIELDS as STORED_FIELDS
+from customer_intel.services.recompute.profiles import PREDICTION_FIELDS as STORED_FIELDS
 from tests.factories import VenueFactory
 from tests.predictive.events import write_history
 
