@@ -17,6 +17,7 @@ from django.db import models
 
 from customer_intel.analytics import thresholds as defaults
 from customer_intel.analytics import vocabulary
+from customer_intel.analytics.predictive.models import MODEL_CHOICES as PURCHASE_MODEL_CHOICES
 from customer_intel.validators import validate_currency_code, validate_time_zone
 
 PSEUDONYM_LENGTH = 64
@@ -52,7 +53,15 @@ class Venue(models.Model):
     vip_min_frequency = models.FloatField(default=defaults.VIP_MIN_FREQUENCY)
     regular_min_frequency = models.FloatField(default=defaults.REGULAR_MIN_FREQUENCY)
 
-    # Probabilistic model settings (BG/NBD + Gamma-Gamma).
+    # Probabilistic model settings (purchase model + Gamma-Gamma).
+    prediction_model = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        choices=PURCHASE_MODEL_CHOICES,
+        help_text="Force this purchase model; empty: each fit chooses the model with the "
+        "lowest holdout error on the venue's own history.",
+    )
     annual_discount_rate = models.FloatField(
         default=defaults.ANNUAL_DISCOUNT_RATE,
         validators=[MinValueValidator(0.0)],
@@ -210,6 +219,11 @@ class CustomerFacts(models.Model):
     # Those days (days since 1970-01-01, local), sorted: ingestion merges a batch's days into
     # them, so purchase_days stays exact without rereading the customer's events.
     purchase_day_numbers = models.JSONField(default=list, db_default=[])
+    # Purchase cents on the first of those days, and the days with a purchase of positive value
+    # (kept as a sorted list, like purchase_day_numbers, so ingestion can merge them).
+    first_day_purchase_cents = models.BigIntegerField(default=0, db_default=0)
+    paid_purchase_days = models.IntegerField(default=0, db_default=0)
+    paid_day_numbers = models.JSONField(default=list, db_default=[])
     morning_purchases = models.IntegerField(default=0)
     afternoon_purchases = models.IntegerField(default=0)
     evening_purchases = models.IntegerField(default=0)
@@ -271,7 +285,8 @@ class CustomerProfile(models.Model):
     # Refunds larger than purchases at the venue (a refund may arrive before its purchase).
     refunds_exceed_purchases = models.BooleanField(default=False, db_default=False)
 
-    # Probabilistic predictions (BG/NBD + Gamma-Gamma); null with a reason when no usable fit.
+    # Probabilistic predictions (the venue's purchase model + Gamma-Gamma); null with a reason
+    # when no usable fit. `prediction_model` names the purchase model ("" when none).
     probability_alive = models.FloatField(null=True)
     expected_purchases_90d = models.FloatField(null=True)
     expected_purchases_365d = models.FloatField(null=True)
@@ -279,6 +294,9 @@ class CustomerProfile(models.Model):
     predicted_clv_3y = models.DecimalField(null=True, **MONEY)
     expected_next_order_at = models.DateTimeField(null=True)
     average_days_between_orders = models.FloatField(null=True)
+    prediction_model = models.CharField(
+        max_length=16, blank=True, default="", choices=PURCHASE_MODEL_CHOICES
+    )
     prediction_unavailable_reason = models.CharField(max_length=200, blank=True, default="")
 
     as_of = models.DateTimeField()
@@ -358,36 +376,9 @@ class RecomputeRun(models.Model):
         return f"{self.mode} run {self.pk} ({self.status})"
 
 
-class PredictionModelFit(models.Model):
-    """A venue's BG/NBD and Gamma-Gamma fit at one run, used or refused with a reason."""
-
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="model_fits")
-    run = models.ForeignKey(
-        RecomputeRun, null=True, on_delete=models.SET_NULL, related_name="model_fits"
-    )
-    as_of = models.DateTimeField()
-    fitted_at = models.DateTimeField(auto_now_add=True)
-    time_unit = models.CharField(max_length=16, default="days")
-    usable = models.BooleanField(default=False)
-    reason = models.CharField(max_length=300, blank=True, default="")
-    customers_used = models.IntegerField(default=0)
-    repeat_customers = models.IntegerField(default=0)
-    bgnbd_params = models.JSONField(default=dict, blank=True)
-    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
-    gamma_gamma_params = models.JSONField(default=dict, blank=True)
-    gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
-    diagnostics = models.JSONField(default=dict, blank=True)
-    fit_seconds = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-fitted_at"]
-
-    def __str__(self) -> str:
-        return f"fit {self.pk} ({'usable' if self.usable else 'refused'})"
-
-
-# Personal-data operations and aggregates over time live in modules of their own; importing
-# them here registers them with the app.
+# Personal-data operations, purchase-model fits and aggregates over time live in modules of
+# their own; importing them here registers them with the app.
+from customer_intel.prediction_models import PredictionModelFit  # noqa: E402, F401
 from customer_intel.privacy_models import (  # noqa: E402, F401
     PrivacyAction,
     PrivacyAuditEntry,

@@ -81,8 +81,8 @@ class CustomerProfileAdmin(
         "segment",
         "rfm_segment",
         "total_spent",
-        "predicted_lifetime_value",
-        "churn_probability",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
         "probability_alive",
         "as_of",
     )
@@ -93,11 +93,17 @@ class CustomerProfileAdmin(
     # Each of these has a (venue, field, id) index.
     venue_sortable_by = (
         "total_spent",
-        "predicted_lifetime_value",
-        "churn_probability",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
         "probability_alive",
     )
-    readonly_fields = ("events_link", "preferred_event_types_json", "insights_json")
+    readonly_fields = (
+        "events_link",
+        "preferred_event_types_json",
+        "insights_json",
+        "audit_rule_lifetime_value",
+        "audit_rule_churn_probability",
+    )
     fieldsets = (
         ("Customer", {"fields": ("venue", "customer", "events_link")}),
         (
@@ -115,12 +121,12 @@ class CustomerProfileAdmin(
             },
         ),
         (
-            "Segments",
+            "Segments and the audit's rules of thumb",
             {
                 "fields": (
                     "segment",
-                    "churn_probability",
-                    "predicted_lifetime_value",
+                    "audit_rule_churn_probability",
+                    "audit_rule_lifetime_value",
                     ("rfm_recency", "rfm_frequency", "rfm_monetary"),
                     ("recency_score", "frequency_score", "monetary_score"),
                     "rfm_segment",
@@ -128,9 +134,10 @@ class CustomerProfileAdmin(
             },
         ),
         (
-            "Predictions",
+            "Model predictions (the venue's fitted purchase model + Gamma-Gamma)",
             {
                 "fields": (
+                    "prediction_model",
                     "probability_alive",
                     ("expected_purchases_90d", "expected_purchases_365d"),
                     ("predicted_clv_365d", "predicted_clv_3y"),
@@ -150,6 +157,20 @@ class CustomerProfileAdmin(
         if request.GET.get(VENUE_FILTER_PARAM):
             return self.venue_sortable_by
         return ()
+
+    # The multiplication signs are the label's point: it reads as the formula.
+    @admin.display(
+        description="Audit rule: AOV × frequency × 3",  # noqa: RUF001
+        ordering="predicted_lifetime_value",
+    )
+    def audit_rule_lifetime_value(self, profile: CustomerProfile) -> Any:
+        return profile.predicted_lifetime_value
+
+    @admin.display(
+        description="Audit rule: churn by days since purchase", ordering="churn_probability"
+    )
+    def audit_rule_churn_probability(self, profile: CustomerProfile) -> Any:
+        return profile.churn_probability
 
     @admin.display(description="events")
     def events_link(self, profile: CustomerProfile) -> str:

@@ -15,6 +15,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from customer_intel.analytics.predictive.models import MODELS
+from customer_intel.analytics.predictive.selection import BY_LOG_LIKELIHOOD, FORCED
 from customer_intel.models import PredictionModelFit, Venue
 from customer_intel.trends.pictures import Picture, segment_distribution, venue_pictures
 
@@ -30,21 +32,41 @@ def _figure(picture: Picture) -> SafeString:
 
 
 def fit_in_words(venue: Venue) -> str:
-    """Which purchase model the venue's last fit uses and how well it did, in a sentence."""
+    """Which purchase model the venue's last fit uses, why, and how well each candidate did on
+    the holdout, in a sentence or two."""
     fit = PredictionModelFit.objects.filter(venue=venue).order_by("-fitted_at", "-id").first()
     if fit is None:
         return "No model has been fitted yet: the next full run fits one."
     if not fit.usable:
         return f"No usable model at the last fit: {fit.reason or 'no reason recorded'}."
-    diagnostics = fit.diagnostics or {}
-    model = getattr(fit, "model_name", "") or diagnostics.get("model") or "BG/NBD"
+    label = MODELS[fit.model].label if fit.model in MODELS else fit.model or "A purchase model"
     text = (
-        f"{model} with Gamma-Gamma for spend, fitted on {fit.customers_used:,} customers "
+        f"{label} with Gamma-Gamma for spend, fitted on {fit.customers_used:,} customers "
         f"({fit.repeat_customers:,} of whom bought again)."
     )
-    holdout = diagnostics.get("holdout_mae") or diagnostics.get("holdoutMae")
-    if holdout is not None:
-        text += f" On its holdout it missed each customer's purchases by {holdout:.2f} on average."
+    selection = fit.selection or {}
+    scored = {
+        candidate["model"]: candidate["holdout_mae"]
+        for candidate in selection.get("candidates", [])
+        if candidate.get("holdout_mae") is not None
+    }
+    basis = selection.get("basis")
+    if basis == FORCED:
+        text += " The venue's setting forces this model."
+    elif basis == BY_LOG_LIKELIHOOD:
+        text += " Chosen by likelihood: the history is too short to hold a part out."
+    if fit.model in scored:
+        days = selection.get("holdout_days")
+        held_out = f"On the last {days} days held out" if days else "On its holdout"
+        text += (
+            f" {held_out} it missed each customer's purchases by {scored[fit.model]:.2f} on average"
+        )
+        others = [
+            f"{MODELS[name].label} {mae:.2f}"
+            for name, mae in scored.items()
+            if name != fit.model and name in MODELS
+        ]
+        text += f" ({', '.join(others)})." if others else "."
     return text
 
 

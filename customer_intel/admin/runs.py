@@ -76,20 +76,22 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
 
 @admin.register(PredictionModelFit)
 class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    """BG/NBD and Gamma-Gamma fits, used or refused with a reason. Read-only."""
+    """Purchase-model and Gamma-Gamma fits: the model chosen, every candidate's holdout error,
+    used or refused with a reason. Read-only."""
 
     list_display = (
         "id",
         "venue",
         "as_of",
+        "model",
         "usable",
         "reason",
+        "candidates",
         "customers_used",
         "repeat_customers",
-        "bgnbd_log_likelihood",
         "fit_seconds",
     )
-    list_filter = ("usable", "venue")
+    list_filter = ("usable", "model", "venue")
     list_select_related = ("venue",)
     raw_id_fields = ("venue", "run")
     ordering = ("-id",)
@@ -99,24 +101,50 @@ class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.Mo
         "run",
         ("as_of", "fitted_at"),
         "time_unit",
-        ("usable", "reason"),
+        ("model", "usable", "reason"),
+        "candidates",
         ("customers_used", "repeat_customers"),
-        "bgnbd_params_json",
-        "bgnbd_log_likelihood",
+        "purchase_params_json",
+        "purchase_log_likelihood",
         "gamma_gamma_params_json",
         "gamma_gamma_log_likelihood",
+        "selection_json",
         "diagnostics_json",
         "fit_seconds",
     )
-    readonly_fields = ("bgnbd_params_json", "gamma_gamma_params_json", "diagnostics_json")
+    readonly_fields = (
+        "candidates",
+        "purchase_params_json",
+        "gamma_gamma_params_json",
+        "selection_json",
+        "diagnostics_json",
+    )
 
-    @admin.display(description="BG/NBD parameters")
-    def bgnbd_params_json(self, fit: PredictionModelFit) -> str:
-        return pretty_json(fit.bgnbd_params)
+    @admin.display(description="holdout MAE per candidate (lower is better)")
+    def candidates(self, fit: PredictionModelFit) -> str:
+        scores = [
+            f"{candidate.get('label', candidate.get('model'))} "
+            + (
+                f"{candidate['holdout_mae']:.4f}"
+                if candidate.get("holdout_mae") is not None
+                else "refused"
+            )
+            for candidate in (fit.selection or {}).get("candidates", [])
+        ]
+        basis = (fit.selection or {}).get("basis", "")
+        return f"{'; '.join(scores) or '-'} ({basis})" if basis else "; ".join(scores) or "-"
+
+    @admin.display(description="purchase model parameters")
+    def purchase_params_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.purchase_params)
 
     @admin.display(description="Gamma-Gamma parameters")
     def gamma_gamma_params_json(self, fit: PredictionModelFit) -> str:
         return pretty_json(fit.gamma_gamma_params)
+
+    @admin.display(description="model choice")
+    def selection_json(self, fit: PredictionModelFit) -> str:
+        return pretty_json(fit.selection)
 
     @admin.display(description="diagnostics")
     def diagnostics_json(self, fit: PredictionModelFit) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -27,8 +28,12 @@ from customer_intel.models import (
     Venue,
     VenueMembership,
 )
+from customer_intel.services.live_as_of import with_live_as_of
 from customer_intel.services.recompute.dispatch import queue_full_recomputes_unless_waiting
 from customer_intel.services.venues import venue_create
+
+# A live as-of this far before the run that computed it is shown as back-dated.
+BACK_DATED_AFTER = timedelta(hours=1)
 
 
 class VenueAdminForm(forms.ModelForm):
@@ -103,6 +108,7 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
         "currency",
         "last_run",
         "last_success",
+        "live_as_of",
         "customers",
         "pending_customers",
     )
@@ -115,6 +121,7 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
         "runs_link",
         "last_run",
         "last_success",
+        "live_as_of",
         "customers",
         "pictures",
     )
@@ -134,7 +141,13 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
         ),
         (
             "Predictions",
-            {"fields": ("annual_discount_rate", "slipping_probability_alive")},
+            {
+                "fields": (
+                    "prediction_model",
+                    "annual_discount_rate",
+                    "slipping_probability_alive",
+                )
+            },
         ),
         (
             "Personal data",
@@ -144,7 +157,10 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
                 "fields": ("event_retention_days",),
             },
         ),
-        ("Recompute", {"fields": ("last_run", "last_success", "customers", "runs_link")}),
+        (
+            "Recompute",
+            {"fields": ("last_run", "last_success", "live_as_of", "customers", "runs_link")},
+        ),
         ("History", {"fields": ("history_retention_days",)}),
         ("Pictures", {"classes": ("ci-pictures-set",), "fields": ("pictures",)}),
     )
@@ -175,21 +191,17 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
         snapshot_customers = SegmentSnapshot.objects.filter(venue=OuterRef("pk")).values(
             "total_customers"
         )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                last_run_id=Subquery(runs.values("id")[:1]),
-                last_run_status=Subquery(runs.values("status")[:1]),
-                last_run_at=Subquery(
-                    runs.annotate(
-                        at=Coalesce(F("finished_at"), F("started_at"), F("requested_at"))
-                    ).values("at")[:1]
-                ),
-                last_success_at=Subquery(successes.values("finished_at")[:1]),
-                customer_count=Subquery(snapshot_customers[:1]),
-                pending_count=Coalesce(Subquery(pending), 0),
-            )
+        return with_live_as_of(super().get_queryset(request)).annotate(
+            last_run_id=Subquery(runs.values("id")[:1]),
+            last_run_status=Subquery(runs.values("status")[:1]),
+            last_run_at=Subquery(
+                runs.annotate(
+                    at=Coalesce(F("finished_at"), F("started_at"), F("requested_at"))
+                ).values("at")[:1]
+            ),
+            last_success_at=Subquery(successes.values("finished_at")[:1]),
+            customer_count=Subquery(snapshot_customers[:1]),
+            pending_count=Coalesce(Subquery(pending), 0),
         )
 
     @admin.display(description="last run", ordering="last_run_at")
@@ -209,6 +221,18 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
         if getattr(venue, "last_success_at", None) is None:
             return "never"
         return f"{timesince(venue.last_success_at, depth=1)} ago"
+
+    @admin.display(description="live as of", ordering="live_as_of")
+    def live_as_of(self, venue: Venue) -> str:
+        """The instant the live profiles are computed for; flagged when a back-dated run left
+        them behind the last run's time (the next tick heals it)."""
+        as_of = getattr(venue, "live_as_of", None)
+        if as_of is None:
+            return "-"
+        finished = getattr(venue, "last_success_at", None)
+        if finished is not None and finished - as_of > BACK_DATED_AFTER:
+            return f"{as_of:%Y-%m-%d %H:%M} UTC (back-dated)"
+        return f"{as_of:%Y-%m-%d %H:%M} UTC"
 
     @admin.display(description="customers", ordering="customer_count")
     def customers(self, venue: Venue) -> int | None:

@@ -52,8 +52,10 @@ def facts_from_events(
     """Aggregate one customer's events at or before `as_of` (in any order).
 
     Events after `as_of` are ignored entirely; None when no event is at or before it.
-    Hour buckets and `purchase_days` use the purchase's local time in `tz` (the venue's time
-    zone, DST included). Purchases without a category are not counted in `category_counts`.
+    Hour buckets and purchase days use the purchase's local time in `tz` (the venue's time
+    zone, DST included); `first_day_purchase_cents` is the value bought on the first such day
+    and `paid_purchase_days` counts the days whose purchases are worth more than zero.
+    Purchases without a category are not counted in `category_counts`.
     """
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -61,7 +63,7 @@ def facts_from_events(
     refund_count = refund_cents = refund_quantity = 0
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
-    purchase_days: set[int] = set()
+    cents_by_day: dict[int, int] = {}
     buckets = dict.fromkeys(PurchaseTime, 0)
     category_counts: dict[str, int] = {}
 
@@ -81,7 +83,8 @@ def facts_from_events(
                 first_purchase_at = at
             if last_purchase_at is None or at > last_purchase_at:
                 last_purchase_at = at
-            purchase_days.add(local_day_number(at, tz))
+            day = local_day_number(at, tz)
+            cents_by_day[day] = cents_by_day.get(day, 0) + amount_to_cents(event.amount)
             buckets[purchase_time_bucket(at.astimezone(tz).hour)] += 1
             if event.event_category:
                 category_counts[event.event_category] = (
@@ -106,7 +109,9 @@ def facts_from_events(
         refund_quantity=refund_quantity,
         first_purchase_at=first_purchase_at,
         last_purchase_at=last_purchase_at,
-        purchase_days=len(purchase_days),
+        purchase_days=len(cents_by_day),
+        first_day_purchase_cents=cents_by_day[min(cents_by_day)] if cents_by_day else 0,
+        paid_purchase_days=sum(1 for cents in cents_by_day.values() if cents > 0),
         morning_purchases=buckets[PurchaseTime.MORNING],
         afternoon_purchases=buckets[PurchaseTime.AFTERNOON],
         evening_purchases=buckets[PurchaseTime.EVENING],

@@ -31,6 +31,10 @@ class CustomerFactsRow:
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     purchase_days: int = 0
+    # Purchase cents on the first local purchase day, and local days with a purchase of any
+    # value: the spend model averages repeat occasions only, and only those worth something.
+    first_day_purchase_cents: int = 0
+    paid_purchase_days: int = 0
     morning_purchases: int = 0
     afternoon_purchases: int = 0
     evening_purchases: int = 0

@@ -28,11 +28,13 @@ LOW_ENGAGEMENT = "low_engagement"
 HIGH_VALUE = "high_value"
 HIGH_VALUE_SLIPPING = "high_value_slipping"
 LIKELY_TO_BUY = "likely_to_buy"
+AUDIT_VALUE_UNLIKELY = "audit_value_unlikely"
 INSIGHT_TYPES: tuple[str, ...] = (
     CHURN_RISK,
     LOW_ENGAGEMENT,
     HIGH_VALUE,
     HIGH_VALUE_SLIPPING,
+    AUDIT_VALUE_UNLIKELY,
     LIKELY_TO_BUY,
 )
 
@@ -49,6 +51,12 @@ HIGH_VALUE_VALID = timedelta(days=30)
 LIKELY_TO_BUY_MIN_EXPECTED_30D = 0.5
 LIKELY_TO_BUY_VALID = timedelta(days=7)
 HIGH_VALUE_SLIPPING_VALID = timedelta(days=7)
+# The audit rule's three-year value (AOV x frequency x 3) counts a customer as buying on at
+# their past rate; when it is high and the model says they have most likely lapsed, the two
+# figures disagree and the rule's one should not be budgeted on.
+AUDIT_VALUE_HIGH_ABOVE_CENTS = HIGH_VALUE_ABOVE_CENTS
+AUDIT_VALUE_UNLIKELY_BELOW_ALIVE = 0.2
+AUDIT_VALUE_UNLIKELY_VALID = timedelta(days=7)
 
 CHURN_RISK_ACTIONS = (
     "Send personalized retention offer",
@@ -59,6 +67,10 @@ HIGH_VALUE_ACTIONS = ("Provide VIP treatment",)
 LIKELY_TO_BUY_ACTIONS = (
     "Recommend upcoming events in their preferred categories",
     "Time the next campaign for the coming weeks",
+)
+AUDIT_VALUE_UNLIKELY_ACTIONS = (
+    "Do not budget on the audit-rule lifetime value for this customer: use the model's",
+    "Try one win-back offer before treating them as lapsed",
 )
 HIGH_VALUE_SLIPPING_ACTIONS = (
     "Reach out personally before they lapse",
@@ -101,6 +113,7 @@ class InsightInputs:
     probability_alive: float | None = None
     expected_purchases_30d: float | None = None
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE
+    audit_lifetime_value_cents: int = 0
 
 
 def _churn_risk(inputs: InsightInputs) -> Insight | None:
@@ -193,6 +206,39 @@ def _high_value_slipping(inputs: InsightInputs) -> Insight | None:
     )
 
 
+def _audit_value_unlikely(inputs: InsightInputs) -> Insight | None:
+    alive = inputs.probability_alive
+    value_cents = inputs.audit_lifetime_value_cents
+    if (
+        alive is None
+        or value_cents <= AUDIT_VALUE_HIGH_ABOVE_CENTS
+        or alive >= AUDIT_VALUE_UNLIKELY_BELOW_ALIVE
+    ):
+        return None
+    value = cents_to_decimal(value_cents)
+    mark = cents_to_decimal(AUDIT_VALUE_HIGH_ABOVE_CENTS)
+    return Insight(
+        type=AUDIT_VALUE_UNLIKELY,
+        title="Audit-Rule Value Unlikely",
+        description=(
+            "The audit rule (AOV x frequency x 3) values this customer at "
+            f"{money_prose(value, inputs.currency)} over three years, above the "
+            f"{money_prose(mark, inputs.currency)} mark, assuming they keep buying at their "
+            f"past rate; the purchase model gives only a {alive:.1%} chance that they are "
+            "still an active customer, so that value is unlikely to materialise."
+        ),
+        impact=IMPACT_HIGH,
+        actionable=True,
+        suggested_actions=AUDIT_VALUE_UNLIKELY_ACTIONS,
+        valid_until=inputs.as_of + AUDIT_VALUE_UNLIKELY_VALID,
+        metadata={
+            "predictedLifetimeValue": money_text(value),
+            "probabilityAlive": probability(alive),
+            "probabilityAliveBelow": AUDIT_VALUE_UNLIKELY_BELOW_ALIVE,
+        },
+    )
+
+
 def _likely_to_buy(inputs: InsightInputs) -> Insight | None:
     expected = inputs.expected_purchases_30d
     if expected is None or expected < LIKELY_TO_BUY_MIN_EXPECTED_30D:
@@ -217,6 +263,7 @@ INSIGHT_RULES: tuple[Callable[[InsightInputs], Insight | None], ...] = (
     _low_engagement,
     _high_value,
     _high_value_slipping,
+    _audit_value_unlikely,
     _likely_to_buy,
 )
 
@@ -235,12 +282,13 @@ def build_insights(
     probability_alive: float | None = None,
     expected_purchases_30d: float | None = None,
     slipping_threshold: float = SLIPPING_PROBABILITY_ALIVE,
+    audit_lifetime_value_cents: int = 0,
 ) -> list[Insight]:
     """Every insight whose rule matches, in `INSIGHT_RULES` order.
 
     `currency` is the venue's (ISO 4217), written with the amounts in the descriptions. The
-    model-driven insights (likely to buy, high-value slipping) appear only when the
-    predictions are given.
+    model-driven insights (likely to buy, high-value slipping, audit-rule value unlikely)
+    appear only when the predictions are given.
     """
     inputs = InsightInputs(
         as_of=as_of,
@@ -251,6 +299,7 @@ def build_insights(
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         slipping_threshold=slipping_threshold,
+        audit_lifetime_value_cents=audit_lifetime_value_cents,
     )
     found = []
     for rule in INSIGHT_RULES:

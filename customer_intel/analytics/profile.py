@@ -92,6 +92,7 @@ def compute_profile(
     )
     preferred = rules.preferred_event_types(facts.category_counts) if facts.category_counts else []
     padded = [*preferred, "", "", ""]
+    lifetime_value_cents = rules.predicted_lifetime_value_cents(aov_cents, frequency)
     insights = build_insights(
         as_of=as_of,
         churn_probability=churn,
@@ -101,6 +102,7 @@ def compute_profile(
         probability_alive=probability_alive,
         expected_purchases_30d=expected_purchases_30d,
         slipping_threshold=slipping_threshold,
+        audit_lifetime_value_cents=lifetime_value_cents,
     )
     return ProfileValues(
         customer=facts.customer,
@@ -121,9 +123,7 @@ def compute_profile(
             thresholds=thresholds,
         ),
         churn_probability=churn,
-        predicted_lifetime_value=rules.cents_to_decimal(
-            rules.predicted_lifetime_value_cents(aov_cents, frequency)
-        ),
+        predicted_lifetime_value=rules.cents_to_decimal(lifetime_value_cents),
         preferred_event_types=preferred,
         top_event_type=padded[0],
         second_event_type=padded[1],

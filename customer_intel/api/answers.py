@@ -2,7 +2,7 @@
 (a stored profile, one computed on demand, the SQLite default) and what the schema documents.
 
 Adding a profile field to the answers is one `Value` in `PROFILE` (and in `PROFILE_CSV` for the
-export).
+export). The lifetime-value answer and the predictions are in `lifetime_answers`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from typing import Any
 from rest_framework import serializers
 
 from customer_intel.analytics.journey import FirstPurchase, FirstTouch, PurchaseAttribution
+from customer_intel.api.lifetime_answers import (
+    AUDIT_CHURN_HELP,
+    AUDIT_LIFETIME_VALUE_HELP,
+    MODEL_LABEL,
+    PREDICTIONS,
+)
 from customer_intel.api.shapes import (
     BOOLEAN,
-    DAYS,
     INSTANT,
     INTEGER,
     MONEY_TEXT,
@@ -25,7 +30,6 @@ from customer_intel.api.shapes import (
     PURCHASES,
     TEXT,
     UUID,
-    Constant,
     Kind,
     Nested,
     Shape,
@@ -36,8 +40,6 @@ from customer_intel.api.shapes import (
 )
 from customer_intel.models import PurchaseTime, Segment
 
-# The SPEC's lifetime-value horizon (predictedLifetimeValue = AOV x frequency x 3).
-CLV_HORIZON_YEARS = 3
 PERCENTAGE = Kind(lambda value: round(float(value), 2), serializers.FloatField)
 
 RFM = Shape(
@@ -52,23 +54,6 @@ RFM = Shape(
         Value("segment", "rfm_segment", TEXT),
     ),
     help="The RFM figures; scores are null (segment `Prospects`) when there is no purchase.",
-)
-
-PREDICTIONS = Shape(
-    "Predictions",
-    (
-        Value("probabilityAlive", "probability_alive", PROBABILITY, nullable=True),
-        Value("expectedPurchases90d", "expected_purchases_90d", PURCHASES, nullable=True),
-        Value("expectedPurchases365d", "expected_purchases_365d", PURCHASES, nullable=True),
-        Value("predictedClv365d", "predicted_clv_365d", MONEY_TEXT, nullable=True),
-        Value("predictedClv3y", "predicted_clv_3y", MONEY_TEXT, nullable=True),
-        Value("expectedDateOfNextOrder", "expected_next_order_at", INSTANT, nullable=True),
-        Value("averageDaysBetweenOrders", "average_days_between_orders", DAYS, nullable=True),
-        Value("unavailableReason", "prediction_unavailable_reason", OPTIONAL_TEXT, nullable=True),
-    ),
-    help="BG/NBD + Gamma-Gamma predictions, served next to the heuristic lifetime value. "
-    "Every figure is null, with `unavailableReason` saying why, when the venue's model fit was "
-    "refused or the customer's history is too short.",
 )
 
 PROFILE = Shape(
@@ -89,9 +74,15 @@ PROFILE = Shape(
             "predictedLifetimeValue",
             "predicted_lifetime_value",
             MONEY_TEXT,
-            help="averageOrderValue * purchaseFrequency * 3 (three-year horizon).",
+            help=AUDIT_LIFETIME_VALUE_HELP,
         ),
-        Value("churnProbability", "churn_probability", PROBABILITY, nullable=True),
+        Value(
+            "churnProbability",
+            "churn_probability",
+            PROBABILITY,
+            nullable=True,
+            help=AUDIT_CHURN_HELP,
+        ),
         Nested(
             "attributes",
             Shape(
@@ -139,22 +130,6 @@ CUSTOMER_RFM = Shape(
         Value("asOf", "as_of", INSTANT),
         Value("computedAt", "computed_at", INSTANT),
     ),
-)
-
-CUSTOMER_CLV = Shape(
-    "CustomerClv",
-    (
-        Value("customerId", "customer", TEXT),
-        Value("averageOrderValue", "average_order_value", MONEY_TEXT),
-        Value("purchaseFrequency", "purchase_frequency", PURCHASES),
-        Constant("horizonYears", CLV_HORIZON_YEARS, INTEGER),
-        Value("historicalValue", "total_spent", MONEY_TEXT, help="Total spent to date."),
-        Value("predictedLifetimeValue", "predicted_lifetime_value", MONEY_TEXT),
-        Nested("predictions", PREDICTIONS),
-        Value("asOf", "as_of", INSTANT),
-        Value("computedAt", "computed_at", INSTANT),
-    ),
-    help="Lifetime value: the SPEC's three-year heuristic and the model's predictions.",
 )
 
 # Written when the profile is computed (analytics.insights.insight_to_json) and stored as is.
@@ -382,5 +357,11 @@ PROFILE_CSV = Shape(
         Value("topEventType", "top_event_type", OPTIONAL_TEXT, nullable=True),
         Value("purchaseTime", "purchase_time", TEXT, nullable=True),
         Value("asOf", "as_of", INSTANT),
+        # Appended, not renamed: the columns above keep the names clients map by. These name
+        # the audit rule's figures as such (the same values as churnProbability and
+        # predictedLifetimeValue) and the model behind probabilityAlive and predictedClv365d.
+        Value("auditRuleChurnProbability", "churn_probability", PROBABILITY, nullable=True),
+        Value("auditRuleLifetimeValue", "predicted_lifetime_value", MONEY_TEXT),
+        Value("predictionModel", "prediction_model", MODEL_LABEL, nullable=True),
     ),
 )

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from customer_intel.analytics.journey import JourneyEvent, summarize_journey
 from customer_intel.api.answers import (
-    CUSTOMER_CLV,
     CUSTOMER_INSIGHTS,
     CUSTOMER_RFM,
     JOURNEY_EVENT,
@@ -26,6 +25,7 @@ from customer_intel.api.answers import (
     JourneyPage,
     JourneySummaryAnswer,
 )
+from customer_intel.api.lifetime_answers import CUSTOMER_CLV
 from customer_intel.api.pagination import KeysetOrder, KeysetPaginator, cursor_binding
 from customer_intel.api.parameters import (
     CUSTOMER_ID,

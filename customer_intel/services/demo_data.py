@@ -27,9 +27,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from customer_intel import demo as generator
+from customer_intel.db.statistics import tables_analyze
 from customer_intel.demo import DemoPlan, EventChunk, VenuePlan
 from customer_intel.models import (
     CustomerEvent,
+    CustomerFacts,
     PendingCustomer,
     RecomputeRun,
     Venue,
@@ -102,6 +104,7 @@ def demo_data_create(
     result = DemoDataResult(plan=plan)
     for venue_plan in plan.venues:
         result.venues.append(_venue_create(plan=plan, venue_plan=venue_plan, progress=progress))
+    tables_analyze(tables=[CustomerEvent, CustomerFacts, PendingCustomer])
     result.seconds = time.monotonic() - started
     return result
 

@@ -29,7 +29,7 @@ PAGES = [
     ("customerevent", "other_event", "spring-sale"),
     ("customerprofile", "profile", "Potential Loyalists"),
     ("recomputerun", "run", "61.5 s"),
-    ("predictionmodelfit", "fit", "-9582.43"),
+    ("predictionmodelfit", "fit", "BG/NBD 0.5120; MBG/NBD 0.5180; Pareto/NBD refused (holdout)"),
     ("segmentsnapshot", "snapshot", "Blue Note Hall"),
     ("customerfacts", "facts", "Blue Note Hall"),
     ("pendingcustomer", "pending", "Blue Note Hall"),
@@ -63,9 +63,33 @@ def test_profile_detail_shows_insights_and_predictions(admin_client, admin_data)
     assert "VIP Customer" in html
     assert "987.65" in html  # predicted_clv_365d
     assert "0.93" in html  # probability_alive
+    # Which figure is the audit's rule of thumb and which the model's is said on the page.
+    assert "Audit rule: AOV × frequency × 3" in html  # noqa: RUF001
+    assert "Audit rule: churn by days since purchase" in html
+    assert "Model predictions" in html
     assert admin_data.pseudonym in html
     # A link to this customer's events, searched by pseudonym.
     assert f"{changelist('customerevent')}?q={admin_data.pseudonym}" in html
+
+
+def test_profile_pages_label_the_audit_rules_as_such(admin_client, admin_data):
+    listing = admin_client.get(changelist("customerprofile")).content.decode()
+    detail = admin_client.get(change("customerprofile", admin_data.profile.pk)).content.decode()
+
+    for html in (listing, detail):
+        assert "Audit rule: AOV × frequency × 3" in html  # noqa: RUF001
+        assert "Audit rule: churn by days since purchase" in html
+    assert "Model predictions" in detail
+
+
+def test_venue_page_says_which_model_was_chosen_and_how_each_candidate_did(
+    admin_client, admin_data
+):
+    html = admin_client.get(change("venue", admin_data.venue.pk)).content.decode()
+
+    assert "BG/NBD with Gamma-Gamma for spend, fitted on 1,800 customers" in html
+    assert "On its holdout it missed each customer&#x27;s purchases by 0.51 on average" in html
+    assert "(MBG/NBD 0.52)." in html
 
 
 def test_run_list_truncates_the_error_and_detail_shows_it_whole(admin_client, admin_data):
@@ -82,6 +106,8 @@ def test_fit_detail_shows_parameters_and_diagnostics(admin_client, admin_data):
 
     assert "&quot;alpha&quot;: 4.414" in html
     assert "&quot;iterations&quot;: 37" in html
+    assert "-9582.43" in html  # the purchase model's log-likelihood
+    assert "Holdout MAE per candidate" in html
 
 
 def test_event_list_filters_by_type_window_and_venue(admin_client, admin_data):

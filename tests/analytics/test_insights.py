@@ -1,4 +1,4 @@
-"""Insights: the audit's three and the model-driven two, each at its threshold."""
+"""Insights: the audit's three and the model-driven three, each at its threshold."""
 
 from __future__ import annotations
 
@@ -143,13 +143,54 @@ class TestHighValueSlipping:
         assert types(insights(spent_cents=150_000, probability_alive=None)) == ["high_value"]
 
 
-def test_all_five_in_a_stable_order():
+class TestAuditValueUnlikely:
+    """The audit rule's value is high while the model says the customer has most likely lapsed
+    (the dormant top spender: 17,983.62 by the rule, P(alive) 0.0003)."""
+
+    def test_a_high_audit_value_with_a_low_probability_alive(self):
+        found = insights(
+            churn=0.8,
+            days=400,
+            spent_cents=2_000_000,
+            probability_alive=0.0003,
+            audit_lifetime_value_cents=1_798_362,
+        )
+        unlikely = next(i for i in found if i.type == "audit_value_unlikely")
+        assert unlikely.title == "Audit-Rule Value Unlikely"
+        assert unlikely.impact == "high"
+        assert unlikely.actionable
+        assert unlikely.valid_until == AS_OF + timedelta(days=7)
+        assert "EUR 17,983.62" in unlikely.description
+        assert "0.0%" in unlikely.description
+        assert unlikely.suggested_actions[0].startswith("Do not budget on the audit-rule")
+        assert unlikely.metadata == {
+            "predictedLifetimeValue": "17983.62",
+            "probabilityAlive": 0.0003,
+            "probabilityAliveBelow": 0.2,
+        }
+
+    @pytest.mark.parametrize(
+        ("value_cents", "alive", "expected"),
+        [
+            (100_001, 0.1999, True),
+            (100_000, 0.01, False),  # the value must be above 1000.00
+            (100_001, 0.2, False),  # and P(alive) below 0.2
+            (100_001, None, False),  # only with a prediction
+        ],
+    )
+    def test_thresholds(self, value_cents, alive, expected):
+        found = insights(probability_alive=alive, audit_lifetime_value_cents=value_cents)
+        assert ("audit_value_unlikely" in types(found)) is expected
+
+
+def test_all_six_in_a_stable_order():
     found = insights(
         churn=0.8,
         days=200,
         spent_cents=500_000,
-        probability_alive=0.2,
+        probability_alive=0.1,
         expected_purchases_30d=0.7,
+        audit_lifetime_value_cents=400_000,
     )
     assert types(found) == list(INSIGHT_TYPES)
 

@@ -46,6 +46,7 @@ def alice(venue):
         predicted_clv_3y=Decimal("1650.00"),
         expected_next_order_at=datetime(2026, 5, 1, tzinfo=UTC),
         average_days_between_orders=90.0,
+        prediction_model="mbgnbd",
         prediction_unavailable_reason="",
     )
 
@@ -95,6 +96,7 @@ def test_profile(reader_client, venue, alice):
             "predictedClv3y": "1650.00",
             "expectedDateOfNextOrder": "2026-05-01T00:00:00Z",
             "averageDaysBetweenOrders": 90.0,
+            "predictionModel": "MBG/NBD",
             "unavailableReason": None,
         },
         "asOf": "2026-03-01T12:00:00Z",
@@ -131,6 +133,7 @@ def test_predictions_are_null_with_a_reason_when_unavailable(reader_client, venu
         "predictedClv3y": None,
         "expectedDateOfNextOrder": None,
         "averageDaysBetweenOrders": None,
+        "predictionModel": None,
         "unavailableReason": "Too few repeat customers to fit the model.",
     }
 
@@ -162,18 +165,55 @@ def test_rfm(reader_client, venue, alice):
 
 
 @pytest.mark.django_db
-def test_clv(reader_client, venue, alice):
+def test_clv_groups_the_audit_rule_and_the_model_and_recommends_the_model(
+    reader_client, venue, alice
+):
     body = reader_client.get(url(venue, PSEUDONYM, "/clv")).json()
     assert body.pop("predictions")["predictedClv365d"] == "640.12"
     assert body == {
+        # The old keys keep their meaning: predictedLifetimeValue is the audit rule's.
         "customerId": PSEUDONYM,
         "averageOrderValue": "411.50",
         "purchaseFrequency": 3.0,
         "horizonYears": 3,
         "historicalValue": "1234.50",
         "predictedLifetimeValue": "3703.50",
+        "auditRule": {
+            "method": "Audit rule: averageOrderValue × purchaseFrequency × 3",  # noqa: RUF001
+            "averageOrderValue": "411.50",
+            "purchaseFrequency": 3.0,
+            "horizonYears": 3,
+            "predictedLifetimeValue": "3703.50",
+            "churnMethod": "Audit rule: a step function of daysSinceLastPurchase",
+            "churnProbability": 0.07,
+        },
+        "model": {
+            "method": "MBG/NBD with Gamma-Gamma",
+            "probabilityAlive": 0.83,
+            "expectedPurchases365d": 1.62,
+            "predictedClv365d": "640.12",
+            "predictedClv3y": "1650.00",
+            "unavailableReason": None,
+        },
+        "recommended": "model",
         "asOf": "2026-03-01T12:00:00Z",
         "computedAt": "2026-03-01T12:05:00Z",
+    }
+
+
+@pytest.mark.django_db
+def test_clv_recommends_the_audit_rule_without_a_usable_fit(reader_client, venue):
+    make_profile(venue, RAW_ID)
+    body = reader_client.get(url(venue, RAW_ID, "/clv")).json()
+    assert body["recommended"] == "auditRule"
+    assert body["predictedLifetimeValue"] == body["auditRule"]["predictedLifetimeValue"] == "450.00"
+    assert body["model"] == {
+        "method": None,
+        "probabilityAlive": None,
+        "expectedPurchases365d": None,
+        "predictedClv365d": None,
+        "predictedClv3y": None,
+        "unavailableReason": "Too few repeat customers to fit the model.",
     }
 
 

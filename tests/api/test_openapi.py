@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -42,6 +43,25 @@ def test_schema_validates_without_warnings(tmp_path):
     for path in ("/customers/venue/{venueId}/search", "/health", "/events/venue/{venueId}"):
         assert path in text
     assert "text/csv" in text
+
+
+@pytest.mark.django_db
+def test_schema_says_which_figure_is_the_audit_rule_and_which_the_model(tmp_path):
+    out = tmp_path / "schema.json"
+    call_command("spectacular", "--format", "openapi-json", "--file", str(out))
+    schemas = json.loads(out.read_text())["components"]["schemas"]
+    profile = schemas["CustomerProfile"]["properties"]
+    predictions = schemas["Predictions"]["properties"]
+    assert profile["predictedLifetimeValue"]["description"].startswith("Audit rule")
+    assert profile["churnProbability"]["description"].startswith("Audit rule")
+    alive = predictions["probabilityAlive"]["description"]
+    assert alive.startswith("Model figure")
+    assert "Pareto/NBD" in alive and "Null" in alive
+    assert predictions["predictedClv3y"]["description"].startswith("Model figure")
+    clv = schemas["CustomerClv"]["properties"]
+    assert {"auditRule", "model", "recommended"} <= set(clv)
+    assert schemas["AuditRuleClv"]["properties"]["method"]
+    assert set(schemas["CustomerClvRecommendedEnum"]["enum"]) == {"model", "auditRule"}
 
 
 @pytest.fixture

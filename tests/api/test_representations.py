@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from customer_intel.api.answers import (
-    CUSTOMER_CLV,
     CUSTOMER_INSIGHTS,
     CUSTOMER_RFM,
     JOURNEY_PAGE,
@@ -19,6 +18,7 @@ from customer_intel.api.answers import (
     SEARCH_PAGE,
     SEGMENTS,
 )
+from customer_intel.api.lifetime_answers import CUSTOMER_CLV
 from customer_intel.api.shapes import Nested, Shape, render
 from customer_intel.models import CustomerProfile
 from tests.api.conftest import make_profile

@@ -216,6 +216,15 @@ def test_csv_streams_every_matching_row_with_the_same_filters_and_order(
     assert vip["churnProbability"] == "0.05"
     assert vip["lastPurchaseAt"] == "2026-02-19T12:00:00Z"
     assert vip["rfmSegment"] == "Champions"
+    # The audit rule's figures are also under names that say so, after the original columns.
+    assert rows[0][-3:] == [
+        "auditRuleChurnProbability",
+        "auditRuleLifetimeValue",
+        "predictionModel",
+    ]
+    assert vip["auditRuleChurnProbability"] == vip["churnProbability"]
+    assert vip["auditRuleLifetimeValue"] == vip["predictedLifetimeValue"]
+    assert vip["predictionModel"] == ""
     # A client-supplied category that a spreadsheet would run as a formula is kept as text.
     risky = dict(zip(rows[0], rows[2], strict=True))
     assert risky["topEventType"] == "'=cmd|' /C calc'!A0"

@@ -1,7 +1,7 @@
 """Agreement with the `lifetimes` package (a test-only reference, never a runtime dependency).
 
 Skipped where `lifetimes` is not installed; the likelihood tests check the same formulas
-against the papers independently.
+against the papers and the models' definitions independently.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from customer_intel.analytics.predictive import bgnbd, gamma_gamma, simulate
+from customer_intel.analytics.predictive import gamma_gamma, simulate
+from customer_intel.analytics.predictive.inputs import compress_customers
+from customer_intel.analytics.predictive.models import BGNBD, MBGNBD, PARETO_NBD
 
 lifetimes = pytest.importorskip("lifetimes", reason="lifetimes is a test-only reference")
 
@@ -22,22 +24,33 @@ def customers() -> simulate.SimulatedCustomers:
     )
 
 
-def test_bgnbd_fit_and_predictions_agree(customers: simulate.SimulatedCustomers) -> None:
-    ours = bgnbd.fit_bgnbd(customers.x, customers.t_x, customers.T)
-    theirs = lifetimes.BetaGeoFitter().fit(customers.x, customers.t_x, customers.T)
+@pytest.mark.parametrize(
+    ("ours", "fitter", "names", "tolerance"),
+    [
+        (BGNBD, "BetaGeoFitter", ("r", "alpha", "a", "b"), 1e-4),
+        (MBGNBD, "ModifiedBetaGeoFitter", ("r", "alpha", "a", "b"), 1e-4),
+        (PARETO_NBD, "ParetoNBDFitter", ("r", "alpha", "s", "beta"), 1e-3),
+    ],
+    ids=["bgnbd", "mbgnbd", "pareto_nbd"],
+)
+def test_fit_and_predictions_agree(
+    customers: simulate.SimulatedCustomers, ours, fitter, names, tolerance
+) -> None:
+    fitted = ours.fit_triples(compress_customers(customers.x, customers.t_x, customers.T))
+    theirs = getattr(lifetimes, fitter)().fit(customers.x, customers.t_x, customers.T)
 
-    assert ours.usable, ours.reason
-    for name in ("r", "alpha", "a", "b"):
-        assert ours.params[name] == pytest.approx(float(theirs.params_[name]), rel=1e-4)
+    assert fitted.usable, fitted.reason
+    for name in names:
+        assert fitted.params[name] == pytest.approx(float(theirs.params_[name]), rel=tolerance)
 
-    params = {name: float(theirs.params_[name]) for name in ("r", "alpha", "a", "b")}
+    params = {name: float(theirs.params_[name]) for name in names}
     moderate = customers.x < 30  # lifetimes' plain 2F1 form is only trusted here
     x, t_x, T = customers.x[moderate], customers.t_x[moderate], customers.T[moderate]
-    assert bgnbd.probability_alive(params, x, t_x, T) == pytest.approx(
-        np.asarray(theirs.conditional_probability_alive(x, t_x, T)), rel=1e-9
+    assert ours.probability_alive(params, x, t_x, T) == pytest.approx(
+        np.asarray(theirs.conditional_probability_alive(x, t_x, T)), rel=1e-7
     )
     for horizon in (4.0, 13.0, 52.0):
-        assert bgnbd.expected_purchases(params, horizon, x, t_x, T) == pytest.approx(
+        assert ours.expected_purchases(params, horizon, x, t_x, T) == pytest.approx(
             np.asarray(
                 theirs.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
             ),

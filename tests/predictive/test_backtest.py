@@ -1,4 +1,5 @@
-"""`manage.py backtest`: fit on a calibration period, score the holdout, compare predictors."""
+"""`manage.py backtest`: fit every model on a calibration period, score the holdout, compare
+them with the audit rule and a naive baseline."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from customer_intel.services.backtest import BGNBD, HEURISTIC, NAIVE, backtest_run
+from customer_intel.analytics.predictive.models import MODELS
+from customer_intel.services.backtest import (
+    AUDIT_RULE,
+    NAIVE,
+    BacktestError,
+    backtest_run,
+    model_row_name,
+)
 from tests.factories import VenueFactory
 from tests.predictive.events import write_history
 
@@ -58,19 +66,35 @@ def test_backtest_compares_the_three_predictors_with_the_actuals(history_venue) 
     assert result.customers == customers == 2500
     assert result.actual_purchases == purchases > 0
     assert result.actual_spend == pytest.approx(spend, abs=0.01)
-    assert [score.name for score in result.scores] == [HEURISTIC, NAIVE, BGNBD]
-    assert result.purchase_fit.usable, result.purchase_fit.reason
+    rows = [model_row_name(name) for name in MODELS]
+    assert [score.name for score in result.scores] == [AUDIT_RULE, NAIVE, *rows]
+    assert all(fit.usable for fit in result.purchase_fits.values())
     by_name = {score.name: score for score in result.scores}
-    model = by_name[BGNBD]
-    # The data follow BG/NBD: its aggregate is close and its errors beat the heuristics.
-    assert model.predicted_purchases == pytest.approx(purchases, rel=0.15)
-    assert model.purchases_mae < by_name[NAIVE].purchases_mae
-    assert model.purchases_rmse < by_name[NAIVE].purchases_rmse
-    assert model.purchases_mae < by_name[HEURISTIC].purchases_mae
-    assert np.isfinite(model.spend_mae) and model.spend_mae > 0
+    # The data follow BG/NBD: every model's aggregate is close and its errors beat the rules.
+    for row in rows:
+        model = by_name[row]
+        assert model.predicted_purchases == pytest.approx(purchases, rel=0.15), row
+        assert model.purchases_mae < by_name[NAIVE].purchases_mae
+        assert model.purchases_rmse < by_name[NAIVE].purchases_rmse
+        assert model.purchases_mae < by_name[AUDIT_RULE].purchases_mae
+        assert np.isfinite(model.spend_mae) and model.spend_mae > 0
+        assert result.curve_predicted[row][-1] == pytest.approx(model.predicted_purchases)
+    # The venue's own choice, made from the calibration data alone, is marked.
+    chosen = [score for score in result.scores if score.chosen]
+    assert len(chosen) == 1 and chosen[0].name == model_row_name(result.chosen_model)
     assert result.curve_actual[-1] == purchases
-    assert result.curve_predicted[BGNBD][-1] == pytest.approx(model.predicted_purchases)
     assert np.all(np.diff(result.curve_actual) >= 0)
+
+
+def test_a_holdout_that_ends_after_now_is_refused(history_venue) -> None:
+    venue, _history = history_venue
+    with pytest.raises(BacktestError, match="has not been observed yet"):
+        backtest_run(
+            venue=venue,
+            calibration_end=CALIBRATION_END,
+            holdout_end=CALIBRATION_END + timedelta(days=10),
+            now=CALIBRATION_END + timedelta(days=5),
+        )
 
 
 def test_command_prints_the_table_and_writes_the_plot(history_venue, tmp_path) -> None:
@@ -91,10 +115,13 @@ def test_command_prints_the_table_and_writes_the_plot(history_venue, tmp_path) -
     )
 
     text = out.getvalue()
-    assert "model" in text and "RMSE" in text
-    for name in ("actual", HEURISTIC, NAIVE, BGNBD):
+    assert "predictor" in text and "RMSE" in text
+    for name in ("actual", AUDIT_RULE, NAIVE, *(model_row_name(m) for m in MODELS)):
         assert name in text
-    assert "BG/NBD (weeks): r=" in text
+    for label in ("BG/NBD (weeks): r=", "MBG/NBD (weeks): r=", "Pareto/NBD (weeks): r="):
+        assert label in text
+    assert "the venue's choice from the calibration data alone:" in text
+    assert " * " in text or "+ Gamma-Gamma *" in text
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "plot written to" in text
 
@@ -107,6 +134,7 @@ def test_command_prints_the_table_and_writes_the_plot(history_venue, tmp_path) -
         ("2025-12-31", "2025-12-31", "--holdout-end must be after --calibration-end"),
         ("2025-12-31", "2025-06-30", "--holdout-end must be after --calibration-end"),
         ("2019-01-01", "2019-06-30", "the calibration period has no purchases"),
+        ("2025-12-31", "2999-01-01", "--holdout-end 2999-01-01.* is in the future"),
     ],
 )
 def test_bad_dates_are_refused(small_venue, calibration_end, holdout_end, message) -> None:
@@ -148,5 +176,8 @@ def test_a_venue_without_enough_repeat_buyers_reports_the_refusal(db) -> None:
         stdout=out,
     )
     text = out.getvalue()
-    assert "BG/NBD refused: not enough repeat customers" in text
-    assert f"{BGNBD:<26}  unavailable: fit refused: not enough repeat customers" in text
+    for name, model in MODELS.items():
+        assert f"{model.label} refused: not enough repeat customers" in text
+        row = model_row_name(name)
+        assert f"{row:<32}  unavailable: fit refused: not enough repeat customers" in text
+    assert "the venue's choice from the calibration data alone: none usable" in text

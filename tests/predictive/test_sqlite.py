@@ -8,52 +8,64 @@ from tests.embedded import run_python, sqlite_env
 
 SNIPPET = """
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from customer_intel.analytics.predictive import bgnbd, simulate
-from customer_intel.models import CustomerEvent, CustomerFacts, Venue
+from customer_intel.analytics.predictive import inputs, simulate
+from customer_intel.analytics.predictive.models import MODELS
+from customer_intel.models import CustomerEvent, CustomerFacts, PredictionModelFit, Venue
 from customer_intel.services import predictions
+from customer_intel.services.prediction_inputs import day_log_from_events, fit_inputs_from_facts
 
 venue = Venue.objects.create(name="Embedded", timezone="America/New_York")
 as_of = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
-ages = np.random.default_rng(1).uniform(1, 100, 1200)
-sim = simulate.simulate_bgnbd(size=1200, r=0.6, alpha=9.0, a=0.7, b=2.5, observation=ages, seed=3)
+ages = np.random.default_rng(1).integers(7, 700, 1200)
+sim = simulate.simulate_bgnbd(
+    size=1200, r=0.6, alpha=9.0, a=0.7, b=2.5, observation=ages / 7.0, seed=3,
+    dropout_after_first=True,
+)
 rows = []
 for i in range(1200):
-    first = as_of - timedelta(weeks=float(sim.T[i]))
-    last = first + timedelta(weeks=float(sim.t_x[i]))
+    first = as_of - timedelta(days=int(ages[i]))
+    last = first + timedelta(days=int(sim.t_x[i] * 7))
     days = int(sim.x[i]) + 1
     rows.append(CustomerFacts(
         venue=venue, customer=f"{i:064x}", first_seen=first, last_seen=last,
         purchase_count=days, purchase_cents=days * 4000 + i, purchase_days=days,
+        first_day_purchase_cents=4000, paid_purchase_days=days,
         first_purchase_at=first, last_purchase_at=last, refreshed_at=as_of,
     ))
 CustomerFacts.objects.bulk_create(rows)
+grouped = fit_inputs_from_facts(venue=venue, as_of=as_of)
+assert grouped.customers == 1200
 model = predictions.fit_venue_model(venue=venue, as_of=as_of)
-pure = bgnbd.fit_bgnbd(*bgnbd.compress_customers(sim.x, sim.t_x, sim.T))
+fit = PredictionModelFit.objects.get(pk=model.fit_id)
 assert model.usable, model.reason
+pure = MODELS[fit.model].fit_triples(grouped.triples)
 for name, value in pure.params.items():
-    assert abs(model.bgnbd_params[name] / value - 1) < 1e-6, (name, model.bgnbd_params, value)
+    assert abs(fit.purchase_params[name] / value - 1) < 1e-6, (name, fit.purchase_params, value)
 
 # Two purchases on one New York evening (one local day, two UTC dates) and a refund.
 customer = "a" * 64
 for event_id, kind, moment, amount in [
     ("e1", "ticket.purchased", datetime(2026, 3, 20, 23, 30, tzinfo=UTC), "10.00"),
     ("e2", "ticket.purchased", datetime(2026, 3, 21, 1, 30, tzinfo=UTC), "5.00"),
-    ("e3", "ticket.refunded", datetime(2026, 3, 22, 12, 0, tzinfo=UTC), "5.00"),
+    ("e3", "ticket.purchased", datetime(2026, 3, 25, 16, 0, tzinfo=UTC), "0.00"),
+    ("e4", "ticket.refunded", datetime(2026, 3, 22, 12, 0, tzinfo=UTC), "5.00"),
 ]:
     CustomerEvent.objects.create(
         venue=venue, event_id=event_id, customer=customer, type=kind, occurred_at=moment,
         amount=amount,
     )
-summaries = predictions.customer_summaries_from_events(venue=venue, end=as_of)
-assert summaries.customers == [customer]
-assert summaries.purchases.tolist() == [2.0]
-assert summaries.purchase_days.tolist() == [1.0]
-assert summaries.purchase_cents.tolist() == [1500.0]
-assert summaries.refund_cents.tolist() == [500.0]
-assert abs(summaries.last_purchase_seconds[0] - summaries.first_purchase_seconds[0] - 7200) < 1e-3
+log = day_log_from_events(venue=venue, end=as_of)
+assert log.pseudonyms == [customer]
+assert log.cents.tolist() == [1500, 0] and log.orders.tolist() == [2, 1]
+assert log.refund_cents.tolist() == [500]
+day = inputs.local_day_number(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), ZoneInfo(venue.timezone))
+assert log.day.tolist() == [day, day + 5]
+found = log.inputs(as_of_day=day + 10)
+assert found.x.tolist() == [1.0] and found.spend_transactions.tolist() == [0.0]
 print("SQLITE-OK")
 """
 
@@ -63,7 +75,7 @@ def _manage(database: Path, *args: str, stdin: str | None = None):
     return run_python("manage.py", *args, env=env, stdin=stdin, check=False)
 
 
-def test_fit_and_event_summaries_work_on_sqlite(tmp_path) -> None:
+def test_fit_and_event_day_logs_work_on_sqlite(tmp_path) -> None:
     database = tmp_path / "embedded.sqlite3"
     migrated = _manage(database, "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr

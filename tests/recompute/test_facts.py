@@ -113,7 +113,7 @@ def test_pending_marks_are_taken_in_chunks_and_only_for_this_venue(scenario_venu
     assert PendingCustomer.objects.filter(venue=other_venue).count() == 1
 
 
-_STORED_FIELDS = (*FACT_FIELDS, "purchase_day_numbers")
+_STORED_FIELDS = (*FACT_FIELDS, "purchase_day_numbers", "paid_day_numbers")
 
 
 def _stored_with_days(venue) -> dict[str, dict]:  # type: ignore[no-untyped-def]
@@ -153,6 +153,7 @@ def test_facts_kept_by_ingestion_equal_a_rebuild_whatever_the_batches(db, data):
     assert {key: dst[key] for key in scenario.DST_FACTS} == scenario.DST_FACTS
     assert all(
         facts["purchase_days"] == len(facts["purchase_day_numbers"])
+        and facts["paid_purchase_days"] == len(facts["paid_day_numbers"])
         for facts in kept_facts.values()
     )
 

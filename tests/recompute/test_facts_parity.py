@@ -45,14 +45,12 @@ def _reference(venue) -> dict[str, dict]:  # type: ignore[no-untyped-def, type-a
             as_of=END_OF_TIME,
             tz=tz,
         )
-        days = sorted(
-            {
-                local_day_number(e.occurred_at, tz)
-                for e in events
-                if e.type == EventType.TICKET_PURCHASED
-            }
+        purchases = [e for e in events if e.type == EventType.TICKET_PURCHASED]
+        days = sorted({local_day_number(e.occurred_at, tz) for e in purchases})
+        paid_days = sorted({local_day_number(e.occurred_at, tz) for e in purchases if e.amount})
+        expected[scenario_label(customer)] = plain(
+            {**asdict(row), "purchase_day_numbers": days, "paid_day_numbers": paid_days}
         )
-        expected[scenario_label(customer)] = plain({**asdict(row), "purchase_day_numbers": days})
     return expected
 
 
@@ -82,7 +80,9 @@ def test_sqlite_counts_each_purchase_day_it_lists(sqlite_facts):
     for rows in (sqlite_facts["refreshed"], sqlite_facts["rebuilt"]):
         assert {row["purchase_days"] for row in rows.values()} > {0}
         assert all(
-            row["purchase_days"] == len(row["purchase_day_numbers"]) for row in rows.values()
+            row["purchase_days"] == len(row["purchase_day_numbers"])
+            and row["paid_purchase_days"] == len(row["paid_day_numbers"])
+            for row in rows.values()
         )
     dst = sqlite_facts["rebuilt"]["dst"]
     assert {key: dst[key] for key in scenario.DST_FACTS} == scenario.DST_FACTS

@@ -1,8 +1,7 @@
-"""Per-customer predictions from fitted BG/NBD and Gamma-Gamma parameters, vectorized.
+"""Per-customer predictions from a fitted purchase model and Gamma-Gamma, vectorized.
 
-Inputs are arrays over a chunk of customers; x = -1 marks a customer with no purchase yet
-(x = purchase days - 1), whose outputs are NaN. Times are in days on the way in and out; the
-model works in weeks.
+Inputs are `inputs.CustomerInputs` over a chunk of customers (times in weeks); x = -1 marks a
+customer with no purchase yet, whose outputs are NaN. Outputs are in days.
 
 Discounted lifetime value over a horizon H (1 or 3 years) sums, over the steps of a grid
 (30 and 90 days, then quarters to one year, then half-years to three), the expected purchases
@@ -15,6 +14,9 @@ The expected date of the next order is the instant at which the expected cumulat
 purchases from as-of reaches 1 (so it falls within 30 days exactly when the 30-day expectation
 is at least 1). It is left empty when P(alive) is below `MIN_PROBABILITY_ALIVE_FOR_NEXT_ORDER`
 or fewer than one purchase is expected within three years.
+
+The expensive terms depend on (x, T) or (x, t_x, T) only, which customers share: they are
+computed once per distinct combination in the chunk.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from customer_intel.analytics.predictive import bgnbd, gamma_gamma
-from customer_intel.analytics.predictive.fitting import DAYS_PER_TIME_UNIT
+from customer_intel.analytics.predictive import gamma_gamma
+from customer_intel.analytics.predictive.inputs import DAYS_PER_WEEK, CustomerInputs
+from customer_intel.analytics.predictive.models import PurchaseModel
 
 DAYS_PER_YEAR = 365.0
 HORIZON_DAYS_30 = 30.0
@@ -33,7 +36,7 @@ HORIZON_DAYS_90 = 90.0
 HORIZON_DAYS_365 = 365.0
 HORIZON_DAYS_3Y = 3 * DAYS_PER_YEAR
 # Ends of the value steps, in days: the 30- and 90-day horizons, quarters to a year, half-years
-# to three. Each step is one evaluation of 2F1 per customer, the cost of scoring.
+# to three.
 STEP_ENDS_DAYS = np.array([30.0, 90.0, 182.5, 273.75, 365.0, 547.5, 730.0, 912.5, 1095.0])
 ONE_YEAR_STEPS = 5
 MIN_PROBABILITY_ALIVE_FOR_NEXT_ORDER = 0.05
@@ -58,41 +61,78 @@ class Predictions:
     average_days_between_orders: np.ndarray
 
 
+def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of parallel columns, and each input row's position among them."""
+    if len(columns[0]) == 0:
+        return [np.zeros(0) for _ in columns], np.zeros(0, dtype=np.int64)
+    # One integer key per row from each column's codes: a 1-D unique is far faster than one
+    # over rows.
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    values = []
+    for column in columns:
+        distinct, codes = np.unique(np.asarray(column, dtype=float), return_inverse=True)
+        key = key * len(distinct) + codes
+        values.append(distinct)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return [np.asarray(column, dtype=float)[first] for column in columns], inverse
+
+
+def probability_alive(
+    model: PurchaseModel, params: Mapping[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(alive), computed once per distinct (x, t_x, T)."""
+    (ux, ut_x, uT), inverse = distinct_rows(x, t_x, T)
+    return model.probability_alive(params, ux, ut_x, uT)[inverse]
+
+
+def expected_purchases(
+    model: PurchaseModel,
+    params: Mapping[str, float],
+    weeks: float,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+) -> np.ndarray:
+    """E[purchases in the next `weeks` | x, t_x, T], the costly part once per distinct (x, T)."""
+    (ux, uT), inverse = distinct_rows(x, T)
+    if_alive = model.expected_purchases_if_alive(params, weeks, ux, uT)[inverse]
+    return probability_alive(model, params, x, t_x, T) * if_alive
+
+
 def predict_customers(
     *,
-    bgnbd_params: Mapping[str, float],
+    model: PurchaseModel,
+    params: Mapping[str, float],
     gamma_gamma_params: Mapping[str, float] | None,
-    repeat_purchases: np.ndarray,
-    recency_days: np.ndarray,
-    age_days: np.ndarray,
-    average_value: np.ndarray,
+    inputs: CustomerInputs,
     annual_discount_rate: float,
 ) -> Predictions:
-    """Predictions for a chunk of customers.
-
-    `repeat_purchases` is x (purchase days - 1; -1 for no purchase), `recency_days` t_x and
-    `age_days` T in days, `average_value` the net value per purchase day. Without
-    `gamma_gamma_params` the value columns are NaN.
-    """
+    """Predictions for a chunk of customers. Without `gamma_gamma_params` the value columns
+    are NaN."""
     if annual_discount_rate < 0:
         raise ValueError("annual_discount_rate must be >= 0")
-    x_all = np.asarray(repeat_purchases, dtype=float)
-    scored = x_all >= 0
-    size = len(x_all)
+    scored = inputs.buyers
+    size = len(inputs.x)
+    x = inputs.x[scored]
+    t_x = inputs.t_x[scored]
+    T = inputs.T[scored]
 
-    x = x_all[scored]
-    t_x = np.asarray(recency_days, dtype=float)[scored] / DAYS_PER_TIME_UNIT
-    T = np.asarray(age_days, dtype=float)[scored] / DAYS_PER_TIME_UNIT
-
-    p_alive = bgnbd.probability_alive(bgnbd_params, x, t_x, T)
+    p_alive = probability_alive(model, params, x, t_x, T)
+    (ux, uT), inverse = distinct_rows(x, T)
 
     def expected_by(days: float | np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        if_alive = bgnbd.expected_purchases_if_alive(
-            bgnbd_params, np.asarray(days) / DAYS_PER_TIME_UNIT, x[rows], T[rows]
+        if_alive = model.expected_purchases_if_alive(
+            params, np.asarray(days) / DAYS_PER_WEEK, x[rows], T[rows]
         )
         return p_alive[rows] * if_alive
 
-    cumulative = np.stack([expected_by(days) for days in STEP_ENDS_DAYS])
+    grid = np.stack(
+        [
+            model.expected_purchases_if_alive(params, days / DAYS_PER_WEEK, ux, uT)
+            for days in STEP_ENDS_DAYS
+        ]
+    )
+    cumulative = p_alive * grid[:, inverse] if len(x) else np.zeros((len(STEP_ENDS_DAYS), 0))
     # Expectations are increasing in the horizon; clip rounding noise so no step is negative.
     cumulative = np.maximum.accumulate(cumulative, axis=0)
     in_step = np.diff(cumulative, axis=0, prepend=0.0)
@@ -106,16 +146,18 @@ def predict_customers(
     if gamma_gamma_params is None:
         value = np.full(len(x), np.nan)
     else:
-        transactions = x + 1
-        average = np.asarray(average_value, dtype=float)[scored]
-        value = gamma_gamma.expected_average_value(gamma_gamma_params, transactions, average)
+        value = gamma_gamma.expected_average_value(
+            gamma_gamma_params,
+            inputs.spend_transactions[scored],
+            inputs.spend_average[scored],
+        )
 
     next_order = _days_to_first_expected_purchase(
         expected_by=expected_by,
         grid_values=cumulative,
         eligible=p_alive >= MIN_PROBABILITY_ALIVE_FOR_NEXT_ORDER,
     )
-    between = np.where(x > 0, t_x * DAYS_PER_TIME_UNIT / np.where(x > 0, x, 1), np.nan)
+    between = np.where(x > 0, t_x * DAYS_PER_WEEK / np.where(x > 0, x, 1), np.nan)
 
     def spread(values: np.ndarray) -> np.ndarray:
         full = np.full(size, np.nan)

@@ -6,11 +6,12 @@ summary. Exits non-zero when the run failed, or was skipped because another run 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
 
 from customer_intel.management.commands._common import progress_bar, venue_from_argument
 from customer_intel.models import (
@@ -23,7 +24,10 @@ from customer_intel.models import (
     Segment,
     Venue,
 )
-from customer_intel.services.recompute import run_recompute
+from customer_intel.services.recompute import as_of_refusal, run_recompute
+
+# An --as-of further back than this is a back-dated run: the command says what it did.
+BACK_DATED_AFTER = timedelta(minutes=1)
 
 
 def parse_as_of(value: str) -> datetime:
@@ -70,13 +74,17 @@ class Command(BaseCommand):
             "--as-of",
             dest="as_of",
             help="Compute as of this instant (ISO-8601 with a time zone); every 'days since' "
-            "is measured to it, which makes a run reproducible. Default: now.",
+            "is measured to it, which makes a run reproducible. A past instant replaces the live "
+            "profiles until the next scheduled tick; a future one is refused. Default: now.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         venue = venue_from_argument(options["venue_id"])
         mode = options["mode"] or RunMode.INCREMENTAL
         as_of = parse_as_of(options["as_of"]) if options["as_of"] else None
+        refusal = as_of_refusal(as_of) if as_of is not None else None
+        if refusal is not None:
+            raise CommandError(f"Refused: {refusal}. Nothing was recomputed or stored.")
 
         # Recorded before the engine starts so that a failure can name its run.
         run = RecomputeRun.objects.create(venue=venue, mode=mode, as_of=as_of)
@@ -101,6 +109,17 @@ class Command(BaseCommand):
                 ) from exc
 
         self._summary(run)
+        if (
+            run.status == RunStatus.SUCCEEDED
+            and as_of is not None
+            and as_of < (run.started_at or timezone.now()) - BACK_DATED_AFTER
+        ):
+            self.stdout.write(
+                f"Note: the live profiles of {venue.name} now show their state as of "
+                f"{as_of.isoformat()}, not now: the API serves these back-dated values. The next "
+                "scheduled tick (every 5 minutes while beat runs) replaces them with a full "
+                f"recompute as of now; `manage.py recompute {venue.pk} --full` does it at once."
+            )
         if run.status == RunStatus.SKIPPED:
             raise CommandError(
                 f"Run {run.pk} was skipped: another run holds venue {venue.pk}. "

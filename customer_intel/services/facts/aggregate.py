@@ -39,16 +39,20 @@ from customer_intel.models import CustomerEvent, Venue
 
 PURCHASE = Q(type=EventType.TICKET_PURCHASED)
 REFUND = Q(type=EventType.TICKET_REFUNDED)
+PAID = Q(amount__gt=0)
 
 FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerFactsRow))
-# A stored facts row also keeps the purchase days themselves: ingestion merges a batch's days
-# into them, so purchase_days stays exact without rereading the customer's events.
-STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers")
-# What one aggregated customer comes back as: the stored fields (category counts apart, they
-# need a grouping of their own), then how many events were read.
+# A stored facts row also keeps the purchase days themselves, and those with a purchase of
+# positive value: ingestion merges a batch's days into them, so purchase_days and
+# paid_purchase_days stay exact without rereading the customer's events.
+STORED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "purchase_day_numbers", "paid_day_numbers")
+# Fields that need a grouping of their own: per event category, and per purchase day.
+_GROUPED_APART = ("category_counts", "first_day_purchase_cents")
+# What one aggregated customer comes back as: the stored fields (those grouped apart aside),
+# then how many events were read.
 AGGREGATED_COLUMNS: tuple[str, ...] = (
     "customer_key",
-    *(name for name in STORED_FIELDS[1:] if name != "category_counts"),
+    *(name for name in STORED_FIELDS[1:] if name not in _GROUPED_APART),
     "event_count",
 )
 
@@ -59,6 +63,7 @@ class AggregatedFacts:
 
     row: CustomerFactsRow
     purchase_day_numbers: list[int]
+    paid_day_numbers: list[int]
     events: int
 
 
@@ -79,6 +84,9 @@ def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
     events."""
     local_hour = ExtractHour("occurred_at", tzinfo=tz)
     purchase_days = SortedSet(LocalDayNumber("occurred_at", tz=tz), filter=PURCHASE)
+    # Amounts are never negative, so a day's purchases are worth something exactly when one
+    # of them is.
+    paid_days = SortedSet(LocalDayNumber("occurred_at", tz=tz), filter=PURCHASE & PAID)
 
     def purchases_where(condition: Any) -> Count:
         return Count("id", filter=PURCHASE & Q(condition))
@@ -96,6 +104,7 @@ def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
         "last_purchase_at": Max("occurred_at", filter=PURCHASE),
         # Distinct local days with a purchase: the number of the days listed below.
         "purchase_days": JSONArrayLength(purchase_days),
+        "paid_purchase_days": JSONArrayLength(paid_days),
         "morning_purchases": purchases_where(LessThan(local_hour, MORNING_BEFORE_HOUR)),
         "afternoon_purchases": purchases_where(
             Q(GreaterThanOrEqual(local_hour, MORNING_BEFORE_HOUR))
@@ -103,6 +112,7 @@ def _aggregates(tz: ZoneInfo) -> dict[str, Any]:
         ),
         "evening_purchases": purchases_where(GreaterThanOrEqual(local_hour, AFTERNOON_BEFORE_HOUR)),
         "purchase_day_numbers": purchase_days,
+        "paid_day_numbers": paid_days,
         "event_count": Count("id"),
     }
 
@@ -135,39 +145,71 @@ def category_counts(events: QuerySet[CustomerEvent]) -> QuerySet:
     )
 
 
+def day_cents(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> QuerySet:
+    """Per customer and local purchase day of `events`: the purchases' value, as
+    (customer_key, day, cents). A customer's first day gives `first_day_purchase_cents`."""
+    return (
+        events.filter(PURCHASE)
+        .values(customer_key=BytewiseKey("customer"), day=LocalDayNumber("occurred_at", tz=tz))
+        .annotate(cents=Sum(Cents("amount"), default=0))
+        .order_by()
+        .values_list("customer_key", "day", "cents")
+    )
+
+
 def facts_aggregate(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> Iterator[AggregatedFacts]:
     """The facts of every customer of `events`, in customer order, read through the ORM."""
     categories: dict[str, dict[str, int]] = {}
     for customer, category, purchases in category_counts(events):
         categories.setdefault(customer, {})[category] = purchases
+    first_day_cents: dict[str, int] = {}
+    for customer, _day, cents in day_cents(events, tz=tz).order_by("customer_key", "day"):
+        first_day_cents.setdefault(customer, cents)
     for values in aggregated(events, tz=tz).order_by("customer_key"):
-        yield _aggregated_facts(values, categories.get(values[0], {}))
+        columns = dict(zip(AGGREGATED_COLUMNS, values, strict=True))
+        columns["category_counts"] = categories.get(values[0], {})
+        columns["first_day_purchase_cents"] = first_day_cents.get(values[0], 0)
+        yield _aggregated_facts(columns)
 
 
-def _aggregated_facts(values: tuple[Any, ...], counts: Mapping[str, int]) -> AggregatedFacts:
-    *row_values, days, events = values
-    if isinstance(days, str):
-        days = json.loads(days)
+def _json_list(value: Any) -> list[int]:
+    return json.loads(value) if isinstance(value, str | bytes) else list(value)
+
+
+def _aggregated_facts(columns: Mapping[str, Any]) -> AggregatedFacts:
+    """An AggregatedFacts from every stored field, the customer under `customer_key`, and
+    event_count."""
+    counts = columns["category_counts"]
+    if isinstance(counts, str | bytes):
+        counts = json.loads(counts)
     return AggregatedFacts(
-        row=CustomerFactsRow(*row_values, category_counts=counts),
-        # SQLite hands the set back in any order.
-        purchase_day_numbers=sorted(days),
-        events=events,
+        row=CustomerFactsRow(
+            columns["customer_key"],
+            **{name: columns[name] for name in FACT_FIELDS[1:] if name != "category_counts"},
+            category_counts=counts,
+        ),
+        # SQLite hands the sets back in any order.
+        purchase_day_numbers=sorted(_json_list(columns["purchase_day_numbers"])),
+        paid_day_numbers=sorted(_json_list(columns["paid_day_numbers"])),
+        events=columns["event_count"],
     )
 
 
 def server_side_select(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> tuple[str, tuple]:
     """A PostgreSQL SELECT of complete facts rows of `events` (STORED_FIELDS, then
-    event_count, one row per customer), built from the SQL Django compiles for `aggregated`
-    and `category_counts`, for the statements that write facts without fetching them."""
+    event_count, one row per customer), built from the SQL Django compiles for `aggregated`,
+    `category_counts` and `day_cents`, for the statements that write facts without fetching
+    them."""
     main_sql, main_params = aggregated(events, tz=tz).query.sql_with_params()
     counts_sql, counts_params = category_counts(events).query.sql_with_params()
-    columns = ", ".join(
-        "coalesce(c.category_counts, '{}'::jsonb) AS category_counts"
-        if name == "category_counts"
-        else f"a.{name}"
-        for name in STORED_FIELDS[1:]
-    )
+    days_sql, days_params = day_cents(events, tz=tz).query.sql_with_params()
+    apart = {
+        "category_counts": "coalesce(c.category_counts, '{}'::jsonb) AS category_counts",
+        "first_day_purchase_cents": (
+            "coalesce(d.first_day_purchase_cents, 0) AS first_day_purchase_cents"
+        ),
+    }
+    columns = ", ".join(apart.get(name, f"a.{name}") for name in STORED_FIELDS[1:])
     sql = f"""
     SELECT a.customer_key AS customer, {columns}, a.event_count
     FROM ({main_sql}) a
@@ -176,19 +218,17 @@ def server_side_select(events: QuerySet[CustomerEvent], *, tz: ZoneInfo) -> tupl
         FROM ({counts_sql}) per_category
         GROUP BY customer_key
     ) c ON c.customer_key = a.customer_key
+    LEFT JOIN (
+        SELECT DISTINCT ON (customer_key) customer_key, cents AS first_day_purchase_cents
+        FROM ({days_sql}) per_day
+        ORDER BY customer_key, day
+    ) d ON d.customer_key = a.customer_key
     """  # noqa: S608 - built from compiled ORM queries; every value is a bound parameter
-    return sql, (*main_params, *counts_params)
+    return sql, (*main_params, *counts_params, *days_params)
 
 
 def aggregated_from_stored(values: tuple[Any, ...]) -> AggregatedFacts:
     """An AggregatedFacts from a row of `server_side_select`'s columns."""
-    *row_values, counts, days, events = values
-    if isinstance(counts, str | bytes):
-        counts = json.loads(counts)
-    if isinstance(days, str | bytes):
-        days = json.loads(days)
-    return AggregatedFacts(
-        row=CustomerFactsRow(*row_values, category_counts=counts),
-        purchase_day_numbers=list(days),
-        events=events,
+    return _aggregated_facts(
+        dict(zip(("customer_key", *STORED_FIELDS[1:], "event_count"), values, strict=True))
     )

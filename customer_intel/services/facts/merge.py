@@ -2,9 +2,9 @@
 
 The batch is aggregated with the same definitions as every other path (`aggregate`), then
 merged into the stored rows in the statement that aggregates it: sums add up, first and last
-take the earlier and later instant, purchase days and category counts merge. Ingestion calls
-it in its own transaction, so a run then reads one summary row per customer instead of
-rereading their events.
+take the earlier and later instant, purchase days, paid days and category counts merge, and
+the first day's value follows the first day. Ingestion calls it in its own transaction, so a
+run then reads one summary row per customer instead of rereading their events.
 """
 
 from __future__ import annotations
@@ -32,13 +32,18 @@ _BATCH_AS_EVENT_TABLE = f"""{CustomerEvent._meta.db_table} AS (
     ) AS e(customer, type, occurred_at, amount, quantity, event_category)
 )"""  # noqa: S608 - the table name comes from the model; every value is a bound parameter
 
+
 # Merges a batch's aggregate (EXCLUDED) into the stored row (f): sums add up, first/last take
 # the earlier/later (least and greatest skip nulls), day sets and category counts merge.
-_MERGED_DAYS = """(
+def _merged_days(column: str) -> str:
+    """The sorted union of a stored day list and the batch's."""
+    return f"""(
     SELECT coalesce(jsonb_agg(day ORDER BY day), '[]'::jsonb) FROM (
-        SELECT jsonb_array_elements(f.purchase_day_numbers)
-        UNION SELECT jsonb_array_elements(EXCLUDED.purchase_day_numbers)
-    ) AS days(day))"""
+        SELECT jsonb_array_elements(f.{column})
+        UNION SELECT jsonb_array_elements(EXCLUDED.{column})
+    ) AS days(day))"""  # noqa: S608 - a column name of the facts model, no value
+
+
 _MERGED_CATEGORIES = """(
     SELECT coalesce(jsonb_object_agg(category, purchases), '{}'::jsonb) FROM (
         SELECT category, sum(purchases::integer) AS purchases FROM (
@@ -47,34 +52,63 @@ _MERGED_CATEGORIES = """(
         ) AS both_counts(category, purchases)
         GROUP BY category
     ) AS summed)"""
+
+
 # The usual batch adds at most one purchase day per customer, and a later one: the day is
 # then already known, or appended in order, without the set-returning merge (measured: the
 # merges were half of the facts upsert's 75 µs per customer).
-_DAY_KNOWN = "f.purchase_day_numbers @> EXCLUDED.purchase_day_numbers"
-_DAY_APPENDS = (
-    "jsonb_array_length(EXCLUDED.purchase_day_numbers) = 1 AND coalesce("
-    "(f.purchase_day_numbers ->> -1)::integer < (EXCLUDED.purchase_day_numbers ->> 0)::integer, "
-    "true)"
-)
+def _day_known(column: str) -> str:
+    return f"f.{column} @> EXCLUDED.{column}"
+
+
+def _day_appends(column: str) -> str:
+    return (
+        f"jsonb_array_length(EXCLUDED.{column}) = 1 AND coalesce("
+        f"(f.{column} ->> -1)::integer < (EXCLUDED.{column} ->> 0)::integer, true)"
+    )
+
+
+def _merged_day_count(count: str, column: str) -> str:
+    return (
+        f"CASE WHEN {_day_known(column)} THEN f.{count} "
+        f"WHEN {_day_appends(column)} THEN f.{count} + 1 "
+        f"ELSE jsonb_array_length({_merged_days(column)}) END"
+    )
+
+
+def _merged_day_list(column: str) -> str:
+    return (
+        f"CASE WHEN {_day_known(column)} THEN f.{column} "
+        f"WHEN {_day_appends(column)} THEN f.{column} || EXCLUDED.{column} "
+        f"ELSE {_merged_days(column)} END"
+    )
+
+
+# The first purchase day's value: the batch's when its first day is earlier (or the customer
+# had no purchase), the sum when both start on the same day.
+_FIRST_DAY = "(f.purchase_day_numbers ->> 0)::integer"
+_BATCH_FIRST_DAY = "(EXCLUDED.purchase_day_numbers ->> 0)::integer"
 _MERGE: dict[str, str] = {
     "first_seen": "least(f.first_seen, EXCLUDED.first_seen)",
     "last_seen": "greatest(f.last_seen, EXCLUDED.last_seen)",
     "first_purchase_at": "least(f.first_purchase_at, EXCLUDED.first_purchase_at)",
     "last_purchase_at": "greatest(f.last_purchase_at, EXCLUDED.last_purchase_at)",
-    "purchase_days": (
-        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_days "
-        f"WHEN {_DAY_APPENDS} THEN f.purchase_days + 1 "
-        f"ELSE jsonb_array_length({_MERGED_DAYS}) END"
+    "purchase_days": _merged_day_count("purchase_days", "purchase_day_numbers"),
+    "first_day_purchase_cents": (
+        f"CASE WHEN {_BATCH_FIRST_DAY} IS NULL THEN f.first_day_purchase_cents "
+        f"WHEN {_FIRST_DAY} IS NULL OR {_BATCH_FIRST_DAY} < {_FIRST_DAY} "
+        "THEN EXCLUDED.first_day_purchase_cents "
+        f"WHEN {_BATCH_FIRST_DAY} = {_FIRST_DAY} "
+        "THEN f.first_day_purchase_cents + EXCLUDED.first_day_purchase_cents "
+        "ELSE f.first_day_purchase_cents END"
     ),
+    "paid_purchase_days": _merged_day_count("paid_purchase_days", "paid_day_numbers"),
     "category_counts": (
         "CASE WHEN EXCLUDED.category_counts = '{}'::jsonb THEN f.category_counts "
         f"ELSE {_MERGED_CATEGORIES} END"
     ),
-    "purchase_day_numbers": (
-        f"CASE WHEN {_DAY_KNOWN} THEN f.purchase_day_numbers "
-        f"WHEN {_DAY_APPENDS} THEN f.purchase_day_numbers || EXCLUDED.purchase_day_numbers "
-        f"ELSE {_MERGED_DAYS} END"
-    ),
+    "purchase_day_numbers": _merged_day_list("purchase_day_numbers"),
+    "paid_day_numbers": _merged_day_list("paid_day_numbers"),
 }
 _ADDED = (
     "purchase_count",

@@ -176,6 +176,7 @@ def _store(*, venue: Venue, facts: Sequence[AggregatedFacts], replace: bool) -> 
             venue=venue,
             refreshed_at=now,
             purchase_day_numbers=item.purchase_day_numbers,
+            paid_day_numbers=item.paid_day_numbers,
             **{name: getattr(item.row, name) for name in FACT_FIELDS},
         )
         for item in facts
@@ -192,18 +193,16 @@ def _store(*, venue: Venue, facts: Sequence[AggregatedFacts], replace: bool) -> 
 
 # --- writes by the database (PostgreSQL) ------------------------------------------------------
 
-_INDEX_WALK_SETTINGS = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
-    "SET LOCAL enable_mergejoin = off; SET LOCAL jit = off"
-)
-_INDEX_WALK_RESET = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin; RESET jit"
-
-
 _UPSERT_UPDATES = ", ".join(f"{name} = EXCLUDED.{name}" for name in STORED_FIELDS[1:])
 
 
 def _upsert_server_side(*, venue: Venue, events: Any) -> list[AggregatedFacts]:
-    """Aggregate `events`, upsert the rows and hand them back, in one statement."""
+    """Aggregate `events`, upsert the rows and hand them back, in one statement.
+
+    No planner setting is pinned: tables filled in bulk are analyzed by whatever filled them
+    (`db.statistics.tables_analyze`), and with statistics the planner walks a chunk's customers
+    through the (venue, customer, time) index by itself.
+    """
     select_sql, select_params = server_side_select(events, tz=ZoneInfo(venue.timezone))
     sql = f"""
     WITH agg AS ({select_sql}),
@@ -217,21 +216,8 @@ def _upsert_server_side(*, venue: Venue, events: Any) -> list[AggregatedFacts]:
     """  # noqa: S608 - identifiers come from the models; every value is a bound parameter
     params = (*select_params, venue.pk, timezone.now())
     with connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            # A chunk of customers is at most CHUNK_SIZE index walks on (venue, customer,
-            # time), always cheaper than reading the whole log; but the planner misjudges
-            # events per customer (the sampled n_distinct of a 9M-row column is far too low)
-            # and picked a hash join over a full scan as statistics moved: 5.5 s for 10,000
-            # customers on 9M events, 3.5 s with the nested index walk. It also compiled JIT
-            # code for ~0.9 s. Pin the plan for this statement only; on an error the rollback
-            # undoes the SET LOCAL, so the reset is needed on success only.
-            cursor.execute(_INDEX_WALK_SETTINGS)
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            cursor.execute(_INDEX_WALK_RESET)
-        else:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return [aggregated_from_stored(values) for values in rows]
 
 

@@ -12,6 +12,8 @@ dispatch     runs queued on the broker and claimed by workers; the beat ticks
 from customer_intel.services.recompute.dispatch import queue_recompute
 from customer_intel.services.recompute.runs import (
     ORPHAN_ERROR,
+    AsOfInFuture,
+    as_of_refusal,
     rebuild_facts,
     run_recompute,
 )
@@ -19,6 +21,8 @@ from customer_intel.services.recompute.single import compute_single_customer
 
 __all__ = [
     "ORPHAN_ERROR",
+    "AsOfInFuture",
+    "as_of_refusal",
     "compute_single_customer",
     "queue_recompute",
     "rebuild_facts",

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
+from customer_intel.services.live_as_of import venues_behind_nightly
 from customer_intel.services.recompute.publish import Message, publish, publish_all
 from customer_intel.services.recompute.runs import run_recompute
 
@@ -166,10 +167,16 @@ def dispatch_queued_runs(
 
 
 def queue_incremental_recomputes() -> list[RecomputeRun]:
-    """The periodic tick: re-send lost runs, then queue an incremental run for every venue
-    with customers pending and no run already queued or running."""
+    """The periodic tick: re-send lost runs; heal back-dated venues (`live_as_of`); queue an
+    incremental run for every other venue with customers pending and no run queued or running."""
     report = dispatch_queued_runs()
     busy = RecomputeRun.objects.filter(_live(now=timezone.now()), venue=OuterRef("pk"))
+    healing = _queue_many(
+        venues=venues_behind_nightly().exclude(Exists(busy)).order_by("pk").iterator(),
+        mode=RunMode.FULL,
+        stagger=0,
+    )
+    # Evaluated after the healing runs exist: a venue being healed is busy.
     venues = (
         Venue.objects.filter(Exists(PendingCustomer.objects.filter(venue=OuterRef("pk"))))
         .exclude(Exists(busy))
@@ -177,13 +184,14 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
     )
     runs = _queue_many(venues=venues.iterator(), mode=RunMode.INCREMENTAL, stagger=0)
     logger.info(
-        "incremental_tick queued=%d resent=%d given_up=%d broker_down=%s",
+        "incremental_tick queued=%d healing=%d resent=%d given_up=%d broker_down=%s",
         len(runs),
+        len(healing),
         report.resent,
         report.given_up,
         report.broker_down,
     )
-    return runs
+    return [*healing, *runs]
 
 
 def queue_full_recomputes() -> list[RecomputeRun]:

@@ -14,22 +14,12 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from customer_intel.analytics.predictive.outputs import PREDICTION_FIELDS
 from customer_intel.analytics.profile import ProfileValues
 from customer_intel.db.bulk import rows_insert, rows_upsert
 from customer_intel.db.expressions import TextIn
 from customer_intel.models import CustomerProfile, Venue
 
-# The prediction columns, filled from the venue's purchase model when it has a usable fit.
-PREDICTION_FIELDS: tuple[str, ...] = (
-    "probability_alive",
-    "expected_purchases_90d",
-    "expected_purchases_365d",
-    "predicted_clv_365d",
-    "predicted_clv_3y",
-    "expected_next_order_at",
-    "average_days_between_orders",
-    "prediction_unavailable_reason",
-)
 # A profile row is a tuple in this order: the computed values, the predictions, the instants.
 VALUE_FIELDS: tuple[str, ...] = tuple(ProfileValues.__dataclass_fields__)
 # The last two hold the segments a full run gave the customer (None from any other run): the

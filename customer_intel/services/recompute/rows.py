@@ -20,6 +20,7 @@ from customer_intel.services.recompute.profiles import (
 )
 
 _NO_PREDICTION: dict[str, Any] = dict.fromkeys(PREDICTION_FIELDS)
+_NO_PREDICTION["prediction_model"] = ""
 _NO_PREDICTION["prediction_unavailable_reason"] = ""
 _profile_values = operator.attrgetter(*VALUE_FIELDS)
 

@@ -38,6 +38,22 @@ SKIPPED_MESSAGE = "skipped: another recompute of this venue was running"
 _MAX_ERROR_LENGTH = 2000
 
 
+class AsOfInFuture(ValueError):
+    """A recompute as of an instant that has not happened yet: refused before anything is
+    stored (the SPEC: a future as-of is refused)."""
+
+
+def as_of_refusal(as_of: datetime, *, now: datetime | None = None) -> str | None:
+    """Why a recompute as of `as_of` is refused, or None when it may run."""
+    now = now or timezone.now()
+    if as_of > now:
+        return (
+            f"as-of {as_of.isoformat()} is in the future (now is {now.isoformat()}): "
+            "a run can only reproduce an instant that has happened"
+        )
+    return None
+
+
 def _error_text(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     return redact(text)[:_MAX_ERROR_LENGTH]
@@ -55,10 +71,12 @@ def run_recompute(
     """Recompute a venue's profiles (`RunMode.FULL` or `RunMode.INCREMENTAL`) and record it.
 
     `run` is a queued run to carry out (created when not given). `as_of` defaults to the run's
-    own as-of, else now. If another run holds the venue's lock the run is recorded `skipped`
-    and returned. A run still marked `running` while this one holds the lock belongs to a dead
-    worker and is marked failed. On error the run's writes roll back (the previous profiles
-    stay), the run is recorded `failed` with the error, and the exception propagates.
+    own as-of, else now; an as-of in the future raises `AsOfInFuture` before anything is
+    written (a given run is recorded failed). If another run holds the venue's lock the run
+    is recorded `skipped` and returned. A run still marked `running` while this one holds the
+    lock belongs to a dead worker and is marked failed. On error the run's writes roll back
+    (the previous profiles stay), the run is recorded `failed` with the error, and the
+    exception propagates.
     `progress` is called after each chunk with the number of customers computed so far.
 
     `events_processed` counts the events read from the event log by this run (pending
@@ -69,6 +87,11 @@ def run_recompute(
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     as_of = as_of or (run.as_of if run is not None else None) or timezone.now()
+    refusal = as_of_refusal(as_of)
+    if refusal is not None:
+        if run is not None:
+            _finish(run, status=RunStatus.FAILED, as_of=as_of, error=refusal)
+        raise AsOfInFuture(refusal)
     if run is None:
         run = RecomputeRun.objects.create(
             venue=venue, mode=mode, status=RunStatus.QUEUED, as_of=as_of
