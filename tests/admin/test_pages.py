@@ -64,7 +64,7 @@ def test_profile_detail_shows_insights_and_predictions(admin_client, admin_data)
     assert "987.65" in html  # predicted_clv_365d
     assert "0.93" in html  # probability_alive
     # Which figure is the audit's rule of thumb and which the model's is said on the page.
-    assert "Audit rule: AOV × frequency × 3" in html
+    assert "Audit rule: AOV × frequency × 3" in html  # noqa: RUF001
     assert "Audit rule: churn by days since purchase" in html
     assert "Model predictions" in html
     assert admin_data.pseudonym in html
