@@ -167,13 +167,13 @@ def main() -> None:
         for name in MODELS
     )
     print(f"  holdout MAE: {maes}")
-    truth = {**TRUE[args.model], **TRUE_GAMMA_GAMMA}
-    recovered = ", ".join(
-        f"{name}={statistics.median(float(run[f'param_{name}']) for run in runs):.3f} ({value})"
-        for name, value in truth.items()
-        if f"param_{name}" in runs[0]
+    estimates = ", ".join(
+        f"{name}={statistics.median(float(run[f'param_{name}']) for run in runs):.3f}"
+        for name in (*MODELS[str(runs[0]["chosen"])].param_names, *TRUE_GAMMA_GAMMA)
     )
-    print(f"  estimates (true): {recovered}")
+    truth = ", ".join(f"{k}={v}" for k, v in {**TRUE[args.model], **TRUE_GAMMA_GAMMA}.items())
+    print(f"  estimates of the chosen model: {estimates}")
+    print(f"  simulated from {args.model}: {truth}")
 
 
 if __name__ == "__main__":

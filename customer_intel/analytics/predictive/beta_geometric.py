@@ -23,7 +23,12 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from customer_intel.analytics.predictive.fitting import FitResult, NegLogLikelihood, fit_model
+from customer_intel.analytics.predictive.fitting import (
+    FitResult,
+    NegLogLikelihood,
+    fit_model,
+    weighted_sum,
+)
 from customer_intel.analytics.predictive.inputs import Grouping, Triples
 
 BGNBD = "bgnbd"
@@ -124,7 +129,7 @@ def mean_nll(grouping: Grouping, *, model: str) -> NegLogLikelihood:
         rx = r + x
         alive = -rx * log_times[T_index]
         dropout = log_odds[x_index] - rx * log_times[t_x_index]
-        value = float(share_by_x @ common) + float(share @ np.logaddexp(alive, dropout))
+        value = weighted_sum(share_by_x, common) + weighted_sum(share, np.logaddexp(alive, dropout))
         w = np.where(branch, expit(dropout - alive), 0.0)
         alive_share = share * (1 - w)
         dropout_share = share * w
@@ -163,7 +168,7 @@ def fit(
     when the expected dropout probability a/(a+b) vanishes: the data show no dropout.
     """
     grouping = Grouping(triples)
-    mean_age = max(float(grouping.share @ triples.T), 1.0)
+    mean_age = max(weighted_sum(grouping.share, triples.T), 1.0)
     # A neutral start: unit shapes, and alpha at the mean age so the prior rate is about one
     # purchase per customer lifetime observed so far.
     default = {"r": 1.0, "alpha": mean_age, "a": 1.0, "b": 1.0}

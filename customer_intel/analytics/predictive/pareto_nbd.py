@@ -32,7 +32,12 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import digamma, expit, gammaln
 
-from customer_intel.analytics.predictive.fitting import FitResult, NegLogLikelihood, fit_model
+from customer_intel.analytics.predictive.fitting import (
+    FitResult,
+    NegLogLikelihood,
+    fit_model,
+    weighted_sum,
+)
 from customer_intel.analytics.predictive.hypergeometric import log_hyp2f1_unit
 from customer_intel.analytics.predictive.inputs import Grouping, Triples
 from customer_intel.analytics.predictive.pareto_tail import log_g_by_quadrature
@@ -170,7 +175,7 @@ def mean_nll(grouping: Grouping) -> NegLogLikelihood:
         with np.errstate(divide="ignore"):
             lapsed = np.log(s) - log_rsx[x_index] + log_g_t_x + np.log1p(-ratio)
         common = gammaln(r + x_values) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        value = float(share_by_x @ common) + float(share @ np.logaddexp(alive, lapsed))
+        value = weighted_sum(share_by_x, common) + weighted_sum(share, np.logaddexp(alive, lapsed))
 
         w = expit(lapsed - alive)
         alive_share = share * (1 - w)
@@ -184,7 +189,7 @@ def mean_nll(grouping: Grouping) -> NegLogLikelihood:
         by_pair = np.bincount(t_x_pair, weights=scale, minlength=n_pairs) - np.bincount(
             T_pair, weights=scale * ratio, minlength=n_pairs
         )
-        d_window = pair_gradient @ by_pair
+        d_window = np.einsum("ij,j->i", pair_gradient, by_pair)
         inverse_rsx = 1.0 / (r + s + x_values)
         lapsed_total = float(lapsed_share.sum())
         d_r = (
@@ -221,7 +226,7 @@ def fit(
     when the expected dropout rate s/β vanishes next to the purchase rate r/alpha.
     """
     grouping = Grouping(triples)
-    mean_age = max(float(grouping.share @ triples.T), 1.0)
+    mean_age = max(weighted_sum(grouping.share, triples.T), 1.0)
     # Unit shapes; purchase and lifetime scales at the mean age: about one purchase per
     # observed lifetime, and a mean lifetime of the order of the history observed.
     default = {"r": 1.0, "alpha": mean_age, "s": 1.0, "beta": mean_age}
