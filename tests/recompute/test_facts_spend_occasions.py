@@ -58,7 +58,7 @@ def _stored(venue) -> dict:  # type: ignore[no-untyped-def]
     )[0]
 
 
-def test_the_reference_the_sql_and_the_orm_agree_on_the_hand_computed_values(db) -> None:
+def test_the_reference_the_aggregate_and_the_rebuild_agree_on_the_hand_computed_values(db) -> None:
     venue = VenueFactory(timezone=TIMEZONE)
     events = _events(PURCHASES)
     ingest_events(venue=venue, events=events)
@@ -68,11 +68,12 @@ def test_the_reference_the_sql_and_the_orm_agree_on_the_hand_computed_values(db)
         as_of=datetime(2026, 4, 1, tzinfo=UTC),
         tz=ZoneInfo(TIMEZONE),
     )
-    sql_rows, _ = facts_service.facts_for_customers(venue=venue, customers=[CUSTOMER], cutoff=None)
-    orm_rows, _ = facts_service._facts_orm(venue=venue, customers=[CUSTOMER], cutoff=None)
+    # One definition of the facts (the ORM aggregate), the same on both backends; the stored
+    # rows below come from the server-side rebuild built from it.
+    rows, _ = facts_service.facts_for_customers(venue=venue, customers=[CUSTOMER], cutoff=None)
 
     assert {key: asdict(reference)[key] for key in EXPECTED} == EXPECTED
-    assert asdict(sql_rows[0]) == asdict(reference) == asdict(orm_rows[0])
+    assert asdict(rows[0]) == asdict(reference)
     rebuild_facts(venue=venue)
     stored = _stored(venue)
     assert {key: stored[key] for key in EXPECTED} == EXPECTED
