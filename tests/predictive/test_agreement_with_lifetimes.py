@@ -40,10 +40,19 @@ def test_fit_and_predictions_agree(
     theirs = getattr(lifetimes, fitter)().fit(customers.x, customers.t_x, customers.T)
 
     assert fitted.usable, fitted.reason
-    for name in names:
-        assert fitted.params[name] == pytest.approx(float(theirs.params_[name]), rel=tolerance)
-
     params = {name: float(theirs.params_[name]) for name in names}
+    if ours is PARETO_NBD:
+        # On BG/NBD-made data the Pareto/NBD likelihood has a flat ridge: optimizers stop at
+        # different points of it, so the fits must agree on the likelihood, not the estimates
+        # (the published CDNOW estimates pin the parameters: test_published_estimates).
+        theirs_ll = float(
+            ours.log_likelihood_terms(params, customers.x, customers.t_x, customers.T).sum()
+        )
+        assert fitted.log_likelihood >= theirs_ll - 0.05
+    else:
+        for name in names:
+            assert fitted.params[name] == pytest.approx(params[name], rel=tolerance)
+
     moderate = customers.x < 30  # lifetimes' plain 2F1 form is only trusted here
     x, t_x, T = customers.x[moderate], customers.t_x[moderate], customers.T[moderate]
     assert ours.probability_alive(params, x, t_x, T) == pytest.approx(
