@@ -4,8 +4,8 @@ back after an outage.
 - Runs orphaned by a dead worker are marked failed and their venue's work queued again at
   once, instead of waiting for the venue's next run (a venue with no new events would wait for
   the nightly one). A run is orphaned when it is `running` while its venue's recompute lock is
-  free: a live run holds that lock for its whole duration, and the server releases it when the
-  dead worker's session ends.
+  free: a worker claims a run while holding that lock and keeps it for the run's whole
+  duration, and the server releases it when the dead worker's session ends.
 - Runs still `queued` are sent again, under a fresh task id: their message was never published
   (the broker was down when they were queued) or was lost with the broker, and waiting for the
   next periodic tick would leave them for up to five minutes. A copy whose message did arrive
@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
@@ -26,11 +25,6 @@ from customer_intel.models import RecomputeRun, RunMode, RunStatus, Venue
 from customer_intel.services.recompute import ORPHAN_ERROR, dispatch
 
 logger = logging.getLogger(__name__)
-
-# A run is claimed (marked running) a moment before its worker takes the venue's lock; a run
-# younger than this may be in that moment.
-CLAIM_GRACE = timedelta(seconds=5)
-
 
 @dataclass(frozen=True, slots=True)
 class RecoveryReport:
@@ -46,13 +40,12 @@ def runs_recover(*, now: datetime | None = None) -> RecoveryReport:
     failed = requeued = 0
     suspects = (
         RecomputeRun.objects.filter(status=RunStatus.RUNNING)
-        .filter(Q(started_at__isnull=True) | Q(started_at__lt=now - CLAIM_GRACE))
         .order_by("venue_id")
         .values_list("venue_id", flat=True)
         .distinct()
     )
     for venue_id in list(suspects):
-        orphans = _fail_orphans(venue_id=venue_id, now=now)
+        orphans = _fail_orphans(venue_id=venue_id)
         if not orphans:
             continue
         failed += len(orphans)
@@ -73,15 +66,12 @@ def runs_recover(*, now: datetime | None = None) -> RecoveryReport:
     return report
 
 
-def _fail_orphans(*, venue_id: object, now: datetime) -> list[str]:
+def _fail_orphans(*, venue_id: object) -> list[str]:
     """Mark the venue's runs left `running` failed if no live run holds its lock; returns the
     modes of those runs (none when a run is alive)."""
     try:
         with venue_lock(venue_id):  # type: ignore[arg-type]
             orphans = RecomputeRun.objects.filter(venue_id=venue_id, status=RunStatus.RUNNING)
-            orphans = orphans.filter(
-                Q(started_at__isnull=True) | Q(started_at__lt=now - CLAIM_GRACE)
-            )
             modes = list(orphans.values_list("mode", flat=True))
             # Conditional on the status, so a run finishing meanwhile keeps its own.
             orphans.update(status=RunStatus.FAILED, error=ORPHAN_ERROR, finished_at=timezone.now())

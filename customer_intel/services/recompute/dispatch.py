@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -258,15 +259,22 @@ def run_queued_recompute(
 
 
 def _claim_and_run(run: RecomputeRun, *, from_statuses: list[str]) -> RecomputeRun | None:
-    # One conditional UPDATE: of two messages racing for the run (or a message racing a
-    # re-send), exactly one gets it.
-    claimed = RecomputeRun.objects.filter(
-        pk=run.pk, task_id=run.task_id, status__in=from_statuses
-    ).update(status=RunStatus.RUNNING, started_at=timezone.now(), finished_at=None, error="")
-    if not claimed:
-        return _dropped(run.pk, "finished_or_claimed")
-    run.refresh_from_db()
-    result = run_recompute(venue=run.venue, mode=run.mode, as_of=run.as_of, run=run)
+    # Claimed while holding the venue's lock, so that a run is `running` only while a live
+    # worker holds that lock: a restarted worker can then tell an orphan at once
+    # (`worker_recovery`). The engine takes the same lock again on this session (re-entrant).
+    with ExitStack() as stack:
+        # When another run holds the venue, the engine records this one skipped.
+        with suppress(LockNotAcquired):
+            stack.enter_context(venue_lock(run.venue_id))
+        # One conditional UPDATE: of two messages racing for the run (or a message racing a
+        # re-send), exactly one gets it.
+        claimed = RecomputeRun.objects.filter(
+            pk=run.pk, task_id=run.task_id, status__in=from_statuses
+        ).update(status=RunStatus.RUNNING, started_at=timezone.now(), finished_at=None, error="")
+        if not claimed:
+            return _dropped(run.pk, "finished_or_claimed")
+        run.refresh_from_db()
+        result = run_recompute(venue=run.venue, mode=run.mode, as_of=run.as_of, run=run)
     if result.status == RunStatus.SKIPPED and result.mode == RunMode.FULL:
         requeue_skipped_full_run(run=result)
     return result
