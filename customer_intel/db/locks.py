@@ -1,4 +1,4 @@
-"""One recompute per venue at a time: a lock that is a context manager.
+"""One recompute (and one retention purge) per venue at a time: locks that are context managers.
 
 On PostgreSQL the lock is a session-level advisory lock, so it spans worker machines and is
 released by the server when a killed worker's connection drops — a dead worker can never leave
@@ -23,14 +23,16 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 
 logger = logging.getLogger(__name__)
 
-# Namespaces the advisory-lock keys so another feature locking on a venue id never collides.
-_KEY_NAMESPACE = b"customer_intel.recompute:"
+# Namespace the advisory-lock keys, so that one kind of lock on a venue never collides with
+# another kind (or another application's) on the same id.
+_RECOMPUTE = b"customer_intel.recompute:"
+_RETENTION = b"customer_intel.retention:"
 # PostgreSQL's "lock not available", raised when lock_timeout expires.
 _LOCK_NOT_AVAILABLE = "55P03"
 
 # The venue locks this process holds on databases without advisory locks: (database alias,
-# venue) -> (holding thread, depth). An entry exists only while its lock is held.
-_held: dict[tuple[str, uuid.UUID], tuple[int, int]] = {}
+# namespace, venue) -> (holding thread, depth). An entry exists only while its lock is held.
+_held: dict[tuple[str, bytes, uuid.UUID], tuple[int, int]] = {}
 _held_guard = threading.Lock()
 
 
@@ -38,12 +40,15 @@ class LockNotAcquired(Exception):
     """Another recompute holds the venue's lock."""
 
 
-def venue_lock_key(venue_id: uuid.UUID | str) -> int:
+def venue_lock_key(venue_id: uuid.UUID | str, *, namespace: bytes = _RECOMPUTE) -> int:
     """The stable signed 64-bit advisory-lock key of a venue (the same in every process)."""
-    digest = hashlib.blake2b(
-        _KEY_NAMESPACE + uuid.UUID(str(venue_id)).bytes, digest_size=8
-    ).digest()
+    digest = hashlib.blake2b(namespace + uuid.UUID(str(venue_id)).bytes, digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def purge_lock_key(venue_id: uuid.UUID | str) -> int:
+    """The advisory-lock key of a venue's retention purge."""
+    return venue_lock_key(venue_id, namespace=_RETENTION)
 
 
 def _has_advisory_locks(using: str) -> bool:
@@ -56,17 +61,53 @@ def venue_lock(venue_id: uuid.UUID | str, *, using: str = DEFAULT_DB_ALIAS) -> I
 
     Never waits: a run that finds the venue busy is skipped rather than queued behind it.
     """
+    with _session_lock(venue_id, namespace=_RECOMPUTE, using=using):
+        yield
+
+
+@contextmanager
+def purge_lock(venue_id: uuid.UUID | str, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Hold the venue's retention-purge lock for the block (one purge per venue at a time,
+    while recomputes, ingestion and erasures go on); raise `LockNotAcquired` if it is held."""
+    with _session_lock(venue_id, namespace=_RETENTION, using=using):
+        yield
+
+
+def runs_wait(venue_id: uuid.UUID | str, *, lock_timeout_ms: int | None) -> None:
+    """Wait, inside the caller's transaction, until no recompute of the venue is writing, and
+    keep any from starting until that transaction ends.
+
+    The shared lock conflicts only with a run's exclusive one, so writers holding it do not
+    wait for each other. With `lock_timeout_ms` every lock wait of the rest of the transaction
+    is bounded (see `lock_not_available`). On SQLite (one process) the database's own write
+    lock already orders the transaction after a running recompute's.
+    """
+    if not _has_advisory_locks(DEFAULT_DB_ALIAS):
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        if lock_timeout_ms is not None:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [venue_lock_key(venue_id)])
+
+
+def lock_not_available(exc: OperationalError) -> bool:
+    """Whether the error is a lock wait that ran out its `lock_timeout`."""
+    return getattr(exc.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+@contextmanager
+def _session_lock(venue_id: uuid.UUID | str, *, namespace: bytes, using: str) -> Iterator[None]:
     if not _has_advisory_locks(using):
-        with _local_lock(uuid.UUID(str(venue_id)), using=using):
+        with _local_lock(uuid.UUID(str(venue_id)), namespace=namespace, using=using):
             yield
         return
 
-    key = venue_lock_key(venue_id)
+    key = venue_lock_key(venue_id, namespace=namespace)
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         acquired = cursor.fetchone()[0]
     if not acquired:
-        raise LockNotAcquired(f"venue {venue_id} is being recomputed by another run")
+        raise LockNotAcquired(f"venue {venue_id} is held by another session")
     try:
         yield
     finally:
@@ -115,7 +156,7 @@ def venue_unlocked_write(
                         "SELECT set_config('lock_timeout', %s, true)", [previous_timeout]
                     )
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+        if not lock_not_available(exc):
             raise
         raise LockNotAcquired(f"a row of venue {venue_id} stayed locked") from exc
 
@@ -134,18 +175,20 @@ def _pg_unlock(using: str, key: int) -> None:
 
 def _locked_elsewhere(venue_id: uuid.UUID, *, using: str) -> bool:
     with _held_guard:
-        holder = _held.get((using, venue_id))
+        holder = _held.get((using, _RECOMPUTE, venue_id))
     return holder is not None and holder[0] != threading.get_ident()
 
 
 @contextmanager
-def _local_lock(venue_id: uuid.UUID, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    key = (using, venue_id)
+def _local_lock(
+    venue_id: uuid.UUID, *, namespace: bytes = _RECOMPUTE, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[None]:
+    key = (using, namespace, venue_id)
     me = threading.get_ident()
     with _held_guard:
         holder, depth = _held.get(key, (me, 0))
         if holder != me:
-            raise LockNotAcquired(f"venue {venue_id} is being recomputed by another run")
+            raise LockNotAcquired(f"venue {venue_id} is held by another thread")
         _held[key] = (me, depth + 1)
     try:
         yield

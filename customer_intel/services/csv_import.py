@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -31,7 +30,7 @@ from customer_intel.services.csv_records import (
 )
 from customer_intel.services.event_copy import events_copy
 from customer_intel.services.event_validation import validate_csv_records
-from customer_intel.services.ingestion import ingest_events
+from customer_intel.services.ingestion import ingest_events, ingests_server_side
 
 # The portable path holds a batch of validated events in memory; the REST batch's size is
 # plenty for a file on the embedded default.
@@ -67,10 +66,7 @@ def events_import_csv(
     bounded by the batch size, never the file size. Raises CsvHeaderError for a bad header.
     """
     reader = CsvReader(source)
-    # The one vendor seam of the import: COPY and set-based SQL validation ran at 2.5x the
-    # batch path's rows/s in bench/bench_import.py (and leave the facts to one grouped pass);
-    # SQLite has no COPY.
-    if connection.vendor == "postgresql":
+    if ingests_server_side():
         return events_copy(
             venue=venue,
             reader=reader,

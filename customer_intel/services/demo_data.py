@@ -1,7 +1,7 @@
 """Writing synthetic demo and benchmark data (from `demo_generator`) into the database.
 
-On PostgreSQL events go in with COPY, a chunk of customers at a time, one transaction per
-venue; elsewhere (the embedded SQLite default) with `bulk_create`. Like ingestion, every
+Events go in a chunk of customers at a time (`db.bulk.rows_insert`: COPY on PostgreSQL), one
+transaction per venue. Like ingestion, every
 customer written is marked pending in the same transaction, so the next recompute picks them
 up even when this command does not run it.
 
@@ -22,11 +22,12 @@ from decimal import Decimal
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from customer_intel import demo as generator
+from customer_intel.db.bulk import rows_insert
 from customer_intel.db.statistics import tables_analyze
 from customer_intel.demo import DemoPlan, EventChunk, VenuePlan
 from customer_intel.models import (
@@ -43,15 +44,18 @@ from customer_intel.services.venues import venue_create
 DEMO_USERNAME = "demo"
 # Demo venue ids are uuid5 names in this namespace: one seed, one id per venue name.
 _DEMO_VENUE_NAMESPACE = uuid.UUID("5e0c1f1e-7d4a-4f43-9a57-3b0c2f7d9e10")
-_EVENTS = CustomerEvent._meta.db_table
-_PENDING = PendingCustomer._meta.db_table
-_COPY_EVENTS = (
-    f"COPY {_EVENTS} (venue_id, event_id, customer, type, occurred_at, amount, quantity, "
-    "event_category, channel, campaign, properties, received_at) FROM STDIN"
+_EVENT_FIELDS = (
+    "event_id",
+    "customer",
+    "type",
+    "occurred_at",
+    "amount",
+    "quantity",
+    "event_category",
+    "channel",
+    "campaign",
+    "properties",
 )
-_COPY_PENDING = f"COPY {_PENDING} (venue_id, customer, marked_at) FROM STDIN"
-_COPY_ROWS_PER_WRITE = 20_000
-_ORM_BATCH = 2_000
 # Lookup tables indexed by the generator's codes; code -1 picks the trailing "".
 _TYPE_NAMES = np.array(generator.EVENT_TYPES, dtype=object)
 _CATEGORY_NAMES = np.array([*generator.CATEGORIES, ""], dtype=object)
@@ -186,10 +190,7 @@ def _venue_create(
             if not sample:
                 sample = _sample_customer(plan, chunk)
             pseudonyms = _pseudonyms(plan, chunk)
-            if connection.vendor == "postgresql":
-                _copy_chunk(venue, prefix, written, chunk, pseudonyms, now)
-            else:
-                _orm_chunk(venue, prefix, written, chunk, pseudonyms, now)
+            _chunk_write(venue, prefix, written, chunk, pseudonyms, now)
             written += len(chunk)
             if progress is not None:
                 progress(venue.name, len(chunk), venue_plan.events or 0)
@@ -216,11 +217,7 @@ def _sample_customer(plan: DemoPlan, chunk: EventChunk) -> str:
     return plan.customer_raw_id(chunk.first_customer + int(counts.argmax()))
 
 
-def _amount_texts(cents: np.ndarray, null: str) -> list[str]:
-    return [null if c < 0 else f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
-
-
-def _copy_chunk(
+def _chunk_write(
     venue: Venue,
     prefix: str,
     first_seq: int,
@@ -228,48 +225,7 @@ def _copy_chunk(
     pseudonyms: np.ndarray,
     now: datetime,
 ) -> None:
-    """COPY the chunk's events and pending marks as preformatted text (tab-separated, \\N for
-    null), which skips psycopg's per-value adaptation of write_row."""
-    venue_id = str(venue.pk)
-    received = now.astimezone(UTC).isoformat()
-    customers = pseudonyms[chunk.customer - chunk.first_customer].tolist()
-    types = _TYPE_NAMES[chunk.type].tolist()
-    occurred = np.datetime_as_string(chunk.occurred_at.astype("datetime64[s]"), unit="s").tolist()
-    amounts = _amount_texts(chunk.amount_cents, r"\N")
-    quantities = chunk.quantity.tolist()
-    categories = _CATEGORY_NAMES[chunk.category].tolist()
-    channels = _CHANNEL_NAMES[chunk.channel].tolist()
-    campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
-    # Rows go in pseudonym order, so the (venue, customer, occurred_at) index, the biggest, is
-    # filled in one ascending sweep per chunk rather than at random places.
-    rank = np.empty(chunk.customers, dtype=np.int64)
-    rank[np.argsort(pseudonyms.astype(str))] = np.arange(chunk.customers)
-    order = np.lexsort((chunk.occurred_at, rank[chunk.customer - chunk.first_customer])).tolist()
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        with raw.copy(_COPY_EVENTS) as copy:
-            for start in range(0, len(order), _COPY_ROWS_PER_WRITE):
-                copy.write(
-                    "".join(
-                        f"{venue_id}\t{prefix}{first_seq + i}\t{customers[i]}\t{types[i]}\t"
-                        f"{occurred[i]}+00\t{amounts[i]}\t{quantities[i]}\t{categories[i]}\t"
-                        f"{channels[i]}\t{campaigns[i]}\t{{}}\t{received}\n"
-                        for i in order[start : start + _COPY_ROWS_PER_WRITE]
-                    )
-                )
-        present = np.unique(chunk.customer - chunk.first_customer)
-        with raw.copy(_COPY_PENDING) as copy:
-            copy.write("".join(f"{venue_id}\t{pseudonyms[i]}\t{received}\n" for i in present))
-
-
-def _orm_chunk(
-    venue: Venue,
-    prefix: str,
-    first_seq: int,
-    chunk: EventChunk,
-    pseudonyms: np.ndarray,
-    now: datetime,
-) -> None:
+    """Insert the chunk's events and its customers' pending marks."""
     customers = pseudonyms[chunk.customer - chunk.first_customer].tolist()
     types = _TYPE_NAMES[chunk.type].tolist()
     amounts = [None if c < 0 else Decimal(c).scaleb(-2) for c in chunk.amount_cents.tolist()]
@@ -278,29 +234,35 @@ def _orm_chunk(
     campaigns = _CAMPAIGN_NAMES[chunk.campaign].tolist()
     occurred = chunk.occurred_at.tolist()
     quantities = chunk.quantity.tolist()
-    CustomerEvent.objects.bulk_create(
-        (
-            CustomerEvent(
-                venue=venue,
-                event_id=f"{prefix}{first_seq + i}",
-                customer=customers[i],
-                type=types[i],
-                occurred_at=datetime.fromtimestamp(occurred[i], tz=UTC),
-                amount=amounts[i],
-                quantity=quantities[i],
-                event_category=categories[i],
-                channel=channels[i],
-                campaign=campaigns[i],
-                properties={},
-                received_at=now,
+    # Rows go in pseudonym order, so the (venue, customer, occurred_at) index, the biggest, is
+    # filled in one ascending sweep per chunk rather than at random places.
+    rank = np.empty(chunk.customers, dtype=np.int64)
+    rank[np.argsort(pseudonyms.astype(str))] = np.arange(chunk.customers)
+    order = np.lexsort((chunk.occurred_at, rank[chunk.customer - chunk.first_customer])).tolist()
+    rows_insert(
+        CustomerEvent,
+        fields=_EVENT_FIELDS,
+        rows=(
+            (
+                f"{prefix}{first_seq + i}",
+                customers[i],
+                types[i],
+                datetime.fromtimestamp(occurred[i], tz=UTC),
+                amounts[i],
+                quantities[i],
+                categories[i],
+                channels[i],
+                campaigns[i],
+                {},
             )
-            for i in range(len(chunk))
+            for i in order
         ),
-        batch_size=_ORM_BATCH,
+        fixed={"venue_id": venue.pk, "received_at": now},
     )
     present = np.unique(chunk.customer - chunk.first_customer)
-    PendingCustomer.objects.bulk_create(
-        [PendingCustomer(venue=venue, customer=pseudonyms[i], marked_at=now) for i in present],
-        batch_size=_ORM_BATCH,
-        ignore_conflicts=True,
+    rows_insert(
+        PendingCustomer,
+        fields=["customer"],
+        rows=sorted((pseudonyms[i],) for i in present),
+        fixed={"venue_id": venue.pk, "marked_at": now},
     )

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Value
 from django.db.models.functions import Replace
 
-from customer_intel.db.locks import venue_lock_key
+from customer_intel.db.locks import lock_not_available, runs_wait
 from customer_intel.models import (
     CustomerEvent,
     CustomerFacts,
@@ -34,7 +34,6 @@ from customer_intel.models import (
 from customer_intel.services.audit import Actor, audit_record
 
 ERASED_MARK = "[erased customer]"
-_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class CustomerNotFound(Exception):
@@ -70,7 +69,7 @@ def customer_erase(
     """
     try:
         with transaction.atomic():
-            _hold_against_runs(venue=venue, lock_timeout_ms=lock_timeout_ms)
+            runs_wait(venue.pk, lock_timeout_ms=lock_timeout_ms)
             events, _ = CustomerEvent.objects.filter(venue=venue, customer=customer).delete()
             facts, _ = CustomerFacts.objects.filter(venue=venue, customer=customer).delete()
             pending, _ = PendingCustomer.objects.filter(venue=venue, customer=customer).delete()
@@ -95,7 +94,7 @@ def customer_erase(
                         venue=venue, action=PrivacyAction.SUPPRESSION, actor=actor, customers=1
                     )
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        if lock_not_available(exc):
             raise VenueBusy from None
         raise
     return ErasureResult(events=events, profiles=profiles, suppressed=suppress)
@@ -119,21 +118,6 @@ def customer_erase_everywhere(
         except CustomerNotFound:
             continue
     return results
-
-
-def _hold_against_runs(*, venue: Venue, lock_timeout_ms: int | None) -> None:
-    """Wait (inside the transaction) until no recompute of the venue is writing.
-
-    The shared lock conflicts only with a run's exclusive one, so erasures do not wait for each
-    other. Released at commit. On SQLite (one process) the database's own write lock orders
-    the erasure after a running recompute's transaction.
-    """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        if lock_timeout_ms is not None:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [venue_lock_key(venue.pk)])
 
 
 def _profile_delete(*, venue: Venue, customer: str) -> int:

@@ -15,23 +15,22 @@ erasures go on meanwhile).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from customer_intel.db.locks import LockNotAcquired, purge_lock
 from customer_intel.logging import redact
 from customer_intel.models import (
     CustomerEvent,
-    PendingCustomer,
     PrivacyAction,
     PrivacyAuditEntry,
     RunMode,
@@ -48,38 +47,7 @@ logger = logging.getLogger(__name__)
 # and of their customers' pending marks (measured in bench/bench_privacy.py).
 BATCH_SIZE = 5000
 INTERRUPTED = "interrupted: its worker stopped before it finished"
-_KEY_NAMESPACE = b"customer_intel.retention:"
 _MAX_ERROR_LENGTH = 2000
-
-_EVENTS = CustomerEvent._meta.db_table
-_PENDING = PendingCustomer._meta.db_table
-
-# One round trip per batch: the oldest expired events, found on the (venue, occurred_at) index
-# and deleted through the primary key (a join would let the planner scan the whole table), and
-# their customers marked pending with stale facts, sorted as every writer of marks locks them.
-# A mark already stale needs no new row version; the conflict still locks it.
-_PURGE_BATCH_SQL = f"""
-WITH deleted AS (
-    DELETE FROM {_EVENTS}
-    WHERE id = ANY(ARRAY(
-        SELECT id FROM {_EVENTS}
-        WHERE venue_id = %(venue)s AND occurred_at >= %(after)s AND occurred_at < %(cutoff)s
-        ORDER BY occurred_at
-        LIMIT %(limit)s
-    ))
-    RETURNING customer, occurred_at
-),
-marked AS (
-    INSERT INTO {_PENDING} AS p (venue_id, customer, marked_at, facts_current)
-    SELECT %(venue)s, d.customer, %(now)s, false
-    FROM (SELECT DISTINCT customer FROM deleted) AS d
-    ORDER BY d.customer COLLATE "C"
-    ON CONFLICT (venue_id, customer) DO UPDATE SET
-        marked_at = EXCLUDED.marked_at, facts_current = false
-    WHERE p.facts_current
-)
-SELECT count(*), max(occurred_at) FROM deleted
-"""  # noqa: S608 - table names come from the models, every value is a bound parameter
 
 
 class PurgeBusy(Exception):
@@ -223,19 +191,12 @@ def _purge_batch(
     *, venue: Venue, cutoff: datetime, after: datetime, limit: int, now: datetime
 ) -> tuple[int, datetime]:
     """Delete up to `limit` of the oldest expired events at or after `after`; returns how many
-    and the instant to continue from (the walk never revisits the index it has emptied)."""
-    if connection.vendor == "postgresql":
-        params = {
-            "venue": venue.pk,
-            "after": after,
-            "cutoff": cutoff,
-            "limit": limit,
-            "now": now,
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(_PURGE_BATCH_SQL, params)
-            count, latest = cursor.fetchone()
-        return count, latest or after
+    and the instant to continue from (the walk never revisits the index it has emptied).
+
+    The events are found on the (venue, occurred_at) index and deleted through their primary
+    key (a join would let the planner scan the whole table); their customers are marked
+    pending with stale facts.
+    """
     rows = list(
         CustomerEvent.objects.filter(venue=venue, occurred_at__gte=after, occurred_at__lt=cutoff)
         .order_by("occurred_at")
@@ -244,14 +205,11 @@ def _purge_batch(
     if not rows:
         return 0, after
     CustomerEvent.objects.filter(pk__in=[pk for pk, _c, _o in rows]).delete()
-    PendingCustomer.objects.bulk_create(
-        [
-            PendingCustomer(venue=venue, customer=customer, marked_at=now, facts_current=False)
-            for customer in sorted({customer for _pk, customer, _o in rows})
-        ],
-        update_conflicts=True,
-        unique_fields=["venue", "customer"],
-        update_fields=["marked_at", "facts_current"],
+    facts_service.pending_mark(
+        venue=venue,
+        customers=(customer for _pk, customer, _o in rows),
+        now=now,
+        facts_current=False,
     )
     return len(rows), max(occurred for _pk, _c, occurred in rows)
 
@@ -273,29 +231,13 @@ def _queue_recompute(venue: Venue) -> int:
     return queue_recompute(venue=venue, mode=recompute_mode(venue=venue)).pk
 
 
-def purge_lock_key(venue_id: uuid.UUID) -> int:
-    digest = hashlib.blake2b(_KEY_NAMESPACE + venue_id.bytes, digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 @contextmanager
 def _purge_lock(venue_id: uuid.UUID) -> Iterator[None]:
     """The venue's purge lock (session-level, released if the process dies); PurgeBusy when
-    another session holds it. The embedded default runs one process: no lock needed."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = purge_lock_key(uuid.UUID(str(venue_id)))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        if not cursor.fetchone()[0]:
-            raise PurgeBusy(f"venue {venue_id} is being purged by another process")
-    try:
-        yield
-    finally:
+    another session holds it."""
+    with ExitStack() as stack:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        except Exception:
-            # The session is unusable; closing it is the one sure way to release the lock.
-            connection.close()
+            stack.enter_context(purge_lock(venue_id))
+        except LockNotAcquired:
+            raise PurgeBusy(f"venue {venue_id} is being purged by another process") from None
+        yield

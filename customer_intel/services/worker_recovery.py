@@ -26,6 +26,7 @@ from customer_intel.services.recompute import ORPHAN_ERROR, dispatch
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True, slots=True)
 class RecoveryReport:
     orphans_failed: int

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from customer_intel import tasks
+from customer_intel.db import locks
 from customer_intel.models import (
     CustomerEvent,
     CustomerFacts,
@@ -188,7 +189,7 @@ def test_one_purge_per_venue_at_a_time():
     venue, _customers = _venue_with_history()
 
     with other_session() as other_purge:
-        other_purge.execute("SELECT pg_advisory_lock(%s)", [retention.purge_lock_key(venue.pk)])
+        other_purge.execute("SELECT pg_advisory_lock(%s)", [locks.purge_lock_key(venue.pk)])
         with pytest.raises(retention.PurgeBusy):
             retention.events_purge_expired(venue=venue, actor=Actor.schedule())
 

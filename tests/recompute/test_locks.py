@@ -65,4 +65,11 @@ def test_the_process_local_lock_is_reentrant_and_leaves_nothing_behind():
     with locks._local_lock(venue_id), locks._local_lock(venue_id):
         assert _try_in_another_thread(venue_id) is False
     assert _try_in_another_thread(venue_id) is True
-    assert ("default", venue_id) not in locks._held
+    assert not [key for key in locks._held if venue_id in key]
+
+
+def test_a_venue_purge_lock_is_apart_from_its_recompute_lock(db):
+    venue_id = uuid.uuid4()
+
+    with locks.venue_lock(venue_id), locks.purge_lock(venue_id):
+        assert locks.purge_lock_key(venue_id) != locks.venue_lock_key(venue_id)

@@ -12,6 +12,7 @@ from customer_intel.services.facts.pending import (
     PendingChunk,
     facts_for_pending,
     pending_clear,
+    pending_mark,
     pending_take,
     stale_pending_count,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "facts_rebuild_if_time_zone_changed",
     "facts_refresh",
     "pending_clear",
+    "pending_mark",
     "pending_take",
     "stale_pending_count",
 ]
