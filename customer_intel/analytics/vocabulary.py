@@ -99,7 +99,8 @@ def local_day_number(at: datetime, tz: ZoneInfo) -> int:
     return (at.astimezone(tz).date() - EPOCH_DATE).days
 
 
-# Predicted lifetime value looks this many years ahead.
+# Lifetime value looks this many years ahead: the SPEC's rule (predictedLifetimeValue = AOV x
+# frequency x HORIZON_YEARS, the answers' `horizonYears`) and the model's discounted value.
 HORIZON_YEARS = 3
 
 # The longest raw customer id accepted (it is hashed into a pseudonym before storage).

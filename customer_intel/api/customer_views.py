@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,9 +30,9 @@ from customer_intel.api.pagination import KeysetOrder, KeysetPaginator, cursor_b
 from customer_intel.api.parameters import (
     CUSTOMER_ID,
     ERRORS,
-    MAX_CUSTOMER_ID_LENGTH,
     PAGE_PARAMETERS,
     VENUE_ID,
+    check_customer_id_length,
 )
 from customer_intel.api.renderers import FormatParameterNegotiation
 from customer_intel.api.scoping import VenueScopedAPIView
@@ -57,8 +57,7 @@ class CustomerAPIView(VenueScopedAPIView):
     def customer(self) -> str:
         """The path's customer as a pseudonym; the raw id goes no further than this."""
         customer_id = self.kwargs["customer_id"]
-        if len(customer_id) > MAX_CUSTOMER_ID_LENGTH:
-            raise ValidationError({"customerId": [f"At most {MAX_CUSTOMER_ID_LENGTH} characters."]})
+        check_customer_id_length(customer_id)
         return resolve_customer_id(customer_id)
 
     def answer(self, shape: Shape) -> Response:

@@ -11,13 +11,13 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customer_intel.api.customer_views import CUSTOMER_NOT_FOUND, CustomerProfileView
 from customer_intel.api.customers_serializers import ErrorSerializer
-from customer_intel.api.parameters import CUSTOMER_ID, ERRORS, MAX_CUSTOMER_ID_LENGTH, VENUE_ID
+from customer_intel.api.parameters import CUSTOMER_ID, ERRORS, VENUE_ID, check_customer_id_length
 from customer_intel.api.scoping import VenueScopedAPIView
 from customer_intel.privacy import resolve_customer_id
 from customer_intel.services.audit import Actor
@@ -82,8 +82,7 @@ class CustomerErasureView(VenueScopedAPIView):
     def delete(self, request: Request, venue_id: str, customer_id: str) -> Response:
         query = ErasureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if len(customer_id) > MAX_CUSTOMER_ID_LENGTH:
-            raise ValidationError({"customerId": [f"At most {MAX_CUSTOMER_ID_LENGTH} characters."]})
+        check_customer_id_length(customer_id)
         try:
             result = customer_erase(
                 venue=self.venue,

@@ -13,6 +13,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from customer_intel.analytics.vocabulary import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.models import EventType
 from customer_intel.services import event_validation
 
@@ -58,7 +59,7 @@ class EventInSerializer(serializers.Serializer):
         help_text="Client-chosen id, unique per venue: the idempotency key.",
     )
     customerId = serializers.CharField(
-        max_length=event_validation.MAX_CUSTOMER_ID_LENGTH,
+        max_length=MAX_CUSTOMER_ID_LENGTH,
         validators=[_REQUIRED_TEXT],
         help_text="Raw customer id; stored only as its keyed pseudonym.",
     )

@@ -17,8 +17,8 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter
 
 from customer_intel.analytics.rfm import RFM_SEGMENTS
+from customer_intel.analytics.vocabulary import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.api.camel import ORDERING_FIELDS
-from customer_intel.api.parameters import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.models import PurchaseTime, Segment
 from customer_intel.privacy import resolve_customer_id
 

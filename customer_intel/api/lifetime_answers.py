@@ -11,6 +11,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from customer_intel.analytics.predictive.models import MODELS
+from customer_intel.analytics.vocabulary import HORIZON_YEARS
 from customer_intel.api.shapes import (
     DAYS,
     INSTANT,
@@ -26,9 +27,6 @@ from customer_intel.api.shapes import (
     Shape,
     Value,
 )
-
-# The SPEC's lifetime-value horizon (predictedLifetimeValue = AOV x frequency x 3).
-CLV_HORIZON_YEARS = 3
 
 # How each lifetime value is made, as the answers name it.
 AUDIT_RULE_METHOD = "Audit rule: averageOrderValue × purchaseFrequency × 3"  # noqa: RUF001
@@ -130,7 +128,7 @@ AUDIT_RULE_CLV = Shape(
         Constant("method", AUDIT_RULE_METHOD, TEXT),
         Value("averageOrderValue", "average_order_value", MONEY_TEXT),
         Value("purchaseFrequency", "purchase_frequency", PURCHASES, help="Purchases per year."),
-        Constant("horizonYears", CLV_HORIZON_YEARS, INTEGER),
+        Constant("horizonYears", HORIZON_YEARS, INTEGER),
         Value(
             "predictedLifetimeValue",
             "predicted_lifetime_value",
@@ -189,7 +187,7 @@ CUSTOMER_CLV = Shape(
         ),
         Constant(
             "horizonYears",
-            CLV_HORIZON_YEARS,
+            HORIZON_YEARS,
             INTEGER,
             help="Kept for existing clients; also in `auditRule`.",
         ),

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from customer_intel.analytics.vocabulary import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.models import Venue
 from customer_intel.privacy import pseudonymize
 from customer_intel.services import event_validation as rules
@@ -134,7 +135,7 @@ def _customer_id_valid(raw_id: str) -> bool:
     """What the Python validator asks of a customer id, asked once per distinct id."""
     return (
         bool(raw_id.strip())
-        and len(raw_id) <= rules.MAX_CUSTOMER_ID_LENGTH
+        and len(raw_id) <= MAX_CUSTOMER_ID_LENGTH
         and not _CUSTOMER_PROBLEM.search(raw_id)
     )
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 
+from customer_intel.analytics.vocabulary import MAX_CUSTOMER_ID_LENGTH
 from customer_intel.models import EventType, Venue
 from customer_intel.privacy import pseudonymize
 
@@ -39,7 +40,6 @@ EVENT_TYPES = frozenset(EventType.values)
 PAYING_TYPES = frozenset({EventType.TICKET_PURCHASED.value, EventType.TICKET_REFUNDED.value})
 
 MAX_EVENT_ID_LENGTH = 128
-MAX_CUSTOMER_ID_LENGTH = 256
 MAX_EVENT_CATEGORY_LENGTH = 64
 MAX_CHANNEL_LENGTH = 64
 MAX_CAMPAIGN_LENGTH = 128

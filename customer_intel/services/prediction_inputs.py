@@ -14,19 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db.models import Case, Count, F, FloatField, Sum, Value, When
-from django.db.models.functions import Cast, Floor, Greatest, TruncDate
+from django.db.models.functions import Cast, Floor, Greatest
 
 from customer_intel.analytics import rules
 from customer_intel.analytics.facts import CustomerFactsRow
 from customer_intel.analytics.predictive import gamma_gamma
 from customer_intel.analytics.predictive.inputs import (
-    EPOCH_ORDINAL,
     CustomerInputs,
     PurchaseHistories,
     Triples,
@@ -37,6 +36,7 @@ from customer_intel.analytics.predictive.inputs import (
     local_day_numbers,
     net_spent_cents,
 )
+from customer_intel.db.expressions import LocalDayNumber
 from customer_intel.models import CustomerEvent, CustomerFacts, EventType, Venue
 
 
@@ -60,15 +60,11 @@ class FitInputs:
         return float(self.triples.T.max()) if len(self.triples) else 0.0
 
 
-def _day_number(day: date) -> int:
-    return day.toordinal() - EPOCH_ORDINAL
-
-
 def fit_inputs_from_facts(*, venue: Venue, as_of: datetime) -> FitInputs:
     """The fit's inputs from `CustomerFacts`, grouped in SQL (the facts must hold no purchase
     after `as_of`; see `facts_hold_later_purchases`).
 
-    (x, t_x, T) come from groups of equal (first local purchase date, last local purchase date,
+    (x, t_x, T) come from groups of equal (first local purchase day, last local purchase day,
     purchase days); (n, repeat net cents) from groups of equal values of the same expressions
     `inputs.customer_inputs` and `inputs.repeat_net_cents` apply per customer.
     """
@@ -78,18 +74,18 @@ def fit_inputs_from_facts(*, venue: Venue, as_of: datetime) -> FitInputs:
     )
     groups = list(
         buyers.annotate(
-            first_date=TruncDate("first_purchase_at", tzinfo=tz),
-            last_date=TruncDate("last_purchase_at", tzinfo=tz),
+            first_day=LocalDayNumber("first_purchase_at", tz=tz),
+            last_day=LocalDayNumber("last_purchase_at", tz=tz),
         )
-        .values("first_date", "last_date", "purchase_days")
+        .values("first_day", "last_day", "purchase_days")
         .annotate(customers=Count("id"))
         .order_by()
-        .values_list("first_date", "last_date", "purchase_days", "customers")
+        .values_list("first_day", "last_day", "purchase_days", "customers")
     )
     size = len(groups)
     histories = PurchaseHistories(
-        first_day=np.array([_day_number(row[0]) for row in groups], dtype=np.int64),
-        last_day=np.array([_day_number(row[1]) for row in groups], dtype=np.int64),
+        first_day=np.array([row[0] for row in groups], dtype=np.int64),
+        last_day=np.array([row[1] for row in groups], dtype=np.int64),
         purchase_days=np.array([row[2] for row in groups], dtype=np.int64),
         gross_cents=np.zeros(size, dtype=np.int64),
         first_day_cents=np.zeros(size, dtype=np.int64),
@@ -196,17 +192,17 @@ def day_log_from_events(
         events = events.filter(customer__lt=pseudonym_below)
     purchases = (
         events.filter(type=EventType.TICKET_PURCHASED)
-        .annotate(local_date=TruncDate("occurred_at", tzinfo=tz))
-        .values("customer", "local_date")
+        .annotate(day=LocalDayNumber("occurred_at", tz=tz))
+        .values("customer", "day")
         .annotate(amount=Sum("amount"), orders=Count("id"))
         .order_by()
-        .values_list("customer", "local_date", "amount", "orders")
+        .values_list("customer", "day", "amount", "orders")
     )
     position: dict[str, int] = {}
     customers, days, cents, orders = [], [], [], []
-    for pseudonym, local_date, amount, count in purchases.iterator(chunk_size=20_000):
+    for pseudonym, day, amount, count in purchases.iterator(chunk_size=20_000):
         customers.append(position.setdefault(pseudonym, len(position)))
-        days.append(_day_number(local_date))
+        days.append(day)
         cents.append(_cents(amount))
         orders.append(count)
     refunds = np.zeros(len(position), dtype=np.int64)

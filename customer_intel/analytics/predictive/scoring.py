@@ -29,15 +29,20 @@ import numpy as np
 from customer_intel.analytics.predictive import gamma_gamma
 from customer_intel.analytics.predictive.inputs import DAYS_PER_WEEK, CustomerInputs
 from customer_intel.analytics.predictive.models import PurchaseModel
+from customer_intel.analytics.vocabulary import HORIZON_YEARS
 
 DAYS_PER_YEAR = 365.0
 HORIZON_DAYS_30 = 30.0
 HORIZON_DAYS_90 = 90.0
 HORIZON_DAYS_365 = 365.0
-HORIZON_DAYS_3Y = 3 * DAYS_PER_YEAR
+HORIZON_DAYS_3Y = HORIZON_YEARS * DAYS_PER_YEAR
+HALF_YEAR_DAYS = DAYS_PER_YEAR / 2
 # Ends of the value steps, in days: the 30- and 90-day horizons, quarters to a year, half-years
-# to three.
-STEP_ENDS_DAYS = np.array([30.0, 90.0, 182.5, 273.75, 365.0, 547.5, 730.0, 912.5, 1095.0])
+# to the lifetime horizon (the last step ends at HORIZON_DAYS_3Y).
+STEP_ENDS_DAYS = np.array(
+    [HORIZON_DAYS_30, HORIZON_DAYS_90, 182.5, 273.75, HORIZON_DAYS_365]
+    + [HALF_YEAR_DAYS * halves for halves in range(3, 2 * HORIZON_YEARS + 1)]
+)
 ONE_YEAR_STEPS = 5
 MIN_PROBABILITY_ALIVE_FOR_NEXT_ORDER = 0.05
 # Regula falsi (Illinois) steps inside the grid step that brackets the next order; the
