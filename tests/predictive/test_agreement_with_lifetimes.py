@@ -55,15 +55,19 @@ def test_fit_and_predictions_agree(
 
     moderate = customers.x < 30  # lifetimes' plain 2F1 form is only trusted here
     x, t_x, T = customers.x[moderate], customers.t_x[moderate], customers.T[moderate]
+    # lifetimes' Pareto/NBD adds its terms in plain floating point (it warns of invalid values
+    # in logaddexp on this data), and its fit lands at slightly different points of the ridge
+    # from one run to the next: at some of them a few customers differ in the 7th digit.
+    agreement = 1e-5 if ours is PARETO_NBD else 1e-7
     assert ours.probability_alive(params, x, t_x, T) == pytest.approx(
-        np.asarray(theirs.conditional_probability_alive(x, t_x, T)), rel=1e-7
+        np.asarray(theirs.conditional_probability_alive(x, t_x, T)), rel=agreement
     )
     for horizon in (4.0, 13.0, 52.0):
         assert ours.expected_purchases(params, horizon, x, t_x, T) == pytest.approx(
             np.asarray(
                 theirs.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
             ),
-            rel=1e-7,
+            rel=agreement,
         )
 
 
