@@ -2,8 +2,8 @@
 
 `rows_insert` and `rows_upsert` stream rows into PostgreSQL with binary COPY and fall back to
 `bulk_create` elsewhere. COPY earns its place on the full run's write, the largest phase of a
-nightly run: 20,000 profiles go in about three times faster than through `bulk_create`
-(bench/bench_facts.py --profiles), and the rows are streamed as they are computed.
+nightly run: 100,000 profiles went in 4.4 times faster than through `bulk_create`
+(bench/bench_facts.py), and the rows are streamed as they are computed.
 """
 
 from __future__ import annotations

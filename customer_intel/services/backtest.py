@@ -36,10 +36,10 @@ from customer_intel.analytics.predictive.inputs import (
     DAYS_PER_WEEK,
     EPOCH_ORDINAL,
     compress_customers,
-    local_day_number,
     net_spent_cents,
 )
 from customer_intel.analytics.predictive.models import MODELS
+from customer_intel.analytics.vocabulary import local_day_number
 from customer_intel.models import Venue
 from customer_intel.services.prediction_inputs import FitInputs, day_log_from_events
 from customer_intel.services.predictions import models_fit

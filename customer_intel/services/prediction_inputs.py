@@ -32,10 +32,10 @@ from customer_intel.analytics.predictive.inputs import (
     compress_customers,
     customer_inputs,
     histories_from_days,
-    local_day_number,
     local_day_numbers,
     net_spent_cents,
 )
+from customer_intel.analytics.vocabulary import local_day_number
 from customer_intel.db.expressions import LocalDayNumber
 from customer_intel.models import CustomerEvent, CustomerFacts, EventType, Venue
 

@@ -36,10 +36,10 @@ from customer_intel.analytics.predictive.inputs import (
     CustomerInputs,
     compress_customers,
     days_between,
-    local_day_number,
 )
 from customer_intel.analytics.predictive.models import MODELS, purchase_model
 from customer_intel.analytics.predictive.outputs import PREDICTION_KEYS
+from customer_intel.analytics.vocabulary import local_day_number
 from customer_intel.models import PredictionModelFit, RecomputeRun, RunMode, Venue
 from customer_intel.services.prediction_inputs import (
     DayLog,

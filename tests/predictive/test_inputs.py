@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from customer_intel.analytics import rules
+from customer_intel.analytics import rules, vocabulary
 from customer_intel.analytics.predictive import inputs
 
 
@@ -142,12 +142,12 @@ def test_local_days_follow_the_venue_time_zone_through_daylight_saving() -> None
     # Around the April 2026 change (03:00 -> 02:00 local) and plain UTC midnights.
     start = datetime(2026, 4, 4, 12, 0, tzinfo=UTC)
     instants = [start + timedelta(minutes=37 * k) for k in range(200)]
-    expected = [inputs.local_day_number(moment, sydney) for moment in instants]
+    expected = [vocabulary.local_day_number(moment, sydney) for moment in instants]
     assert inputs.local_day_numbers(instants, sydney).tolist() == expected
     assert inputs.local_day_numbers([None, instants[0]], sydney).tolist() == [-1, expected[0]]
     # 23:30 UTC on 4 April is 10:30 on 5 April in Sydney.
     late = datetime(2026, 4, 4, 23, 30, tzinfo=UTC)
-    assert inputs.local_day_number(late, sydney) - inputs.local_day_number(late, UTC) == 1
+    assert vocabulary.local_day_number(late, sydney) - vocabulary.local_day_number(late, UTC) == 1
 
 
 def test_compression_is_exact_and_keeps_the_weights() -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from customer_intel.analytics import vocabulary
 from customer_intel.analytics.predictive import inputs, simulate
 from customer_intel.analytics.predictive.models import MODELS
 from customer_intel.models import CustomerEvent, CustomerFacts, PredictionModelFit, Venue
@@ -62,7 +63,9 @@ log = day_log_from_events(venue=venue, end=as_of)
 assert log.pseudonyms == [customer]
 assert log.cents.tolist() == [1500, 0] and log.orders.tolist() == [2, 1]
 assert log.refund_cents.tolist() == [500]
-day = inputs.local_day_number(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), ZoneInfo(venue.timezone))
+day = vocabulary.local_day_number(
+    datetime(2026, 3, 20, 23, 30, tzinfo=UTC), ZoneInfo(venue.timezone)
+)
 assert log.day.tolist() == [day, day + 5]
 found = log.inputs(as_of_day=day + 10)
 assert found.x.tolist() == [1.0] and found.spend_transactions.tolist() == [0.0]

@@ -26,17 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from customer_intel.analytics import rules
+from customer_intel.analytics.vocabulary import EPOCH_DATE
 
 DAYS_PER_WEEK = 7.0
 TIME_UNIT = "weeks"
 SECONDS_PER_DAY = 86_400
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = EPOCH_DATE.toordinal()
 # Time-zone offsets change on quarter hours at the finest: one lookup per quarter hour.
 _OFFSET_STEP_SECONDS = 900
 
@@ -133,11 +134,6 @@ def repeat_net_cents(
     first = np.asarray(first_day_cents, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(gross > 0, np.floor(net * (gross - first) / gross + 0.5), 0.0)
-
-
-def local_day_number(instant: datetime, tz: ZoneInfo) -> int:
-    """The local date of `instant` in `tz`, as days since 1970-01-01."""
-    return instant.astimezone(tz).date().toordinal() - EPOCH_ORDINAL
 
 
 def local_day_numbers(instants: Sequence[datetime | None], tz: ZoneInfo) -> np.ndarray:

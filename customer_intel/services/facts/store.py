@@ -38,10 +38,11 @@ _WRITE_BATCH = 500
 def _writes_server_side() -> bool:
     """Whether the database writes the facts it aggregates, without sending them to Python.
 
-    The one place facts ask which database they are on. On PostgreSQL `INSERT … SELECT`
-    stores the aggregate where it is computed instead of fetching every row into Python and
-    sending it back (the factor is measured by bench/bench_facts.py). Elsewhere (the
-    embedded SQLite default, small by design) the rows go through Python.
+    One of the two places where a service asks which database it is on (the other is
+    `ingestion.ingests_server_side`). On PostgreSQL `INSERT … SELECT` stores the aggregate
+    where it is computed instead of fetching every row into Python and sending it back: 5.3
+    times faster for 100,000 customers' facts (bench/bench_facts.py). Elsewhere (the embedded
+    SQLite default, small by design) the rows go through Python.
     """
     return connection.vendor == "postgresql"
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 
 from customer_intel.analytics.predictive.outputs import PREDICTION_FIELDS
 from customer_intel.analytics.profile import ProfileValues
@@ -64,18 +63,6 @@ def profiles_clear(*, venue: Venue) -> None:
     """Delete the venue's profiles; inside the full run's transaction readers keep seeing them
     until it commits."""
     CustomerProfile.objects.filter(venue=venue).delete()
-
-
-def profiles_analyze() -> None:
-    """Refresh the profile table's planner statistics after a full run rewrote a venue.
-
-    Until autovacuum gets to it, the planner would still see the table as it was before: after
-    a venue's first full run it took a million profiles for a few thousand and picked bitmap
-    scans of the whole venue for lookups of a few customers (1.4 s instead of 0.1 s for
-    10,000). Sampling costs about half a second at a million rows.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {CustomerProfile._meta.db_table}")
 
 
 def profiles_insert(*, venue: Venue, rows: Iterable[ProfileRow]) -> int:

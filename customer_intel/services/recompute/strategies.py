@@ -23,7 +23,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from customer_intel.analytics.facts import CustomerFactsRow
-from customer_intel.models import RecomputeRun, SegmentSnapshot, Venue
+from customer_intel.db.statistics import tables_analyze
+from customer_intel.models import CustomerProfile, RecomputeRun, SegmentSnapshot, Venue
 from customer_intel.services import facts as facts_service
 from customer_intel.services.recompute import profiles
 from customer_intel.services.recompute.rows import (
@@ -197,7 +198,10 @@ def run_full(
         if progress is not None:
             progress(done.customers)
     with done.phase("analyze"):
-        profiles.profiles_analyze()
+        # Until autovacuum gets to it the planner still sees the table as it was: after a
+        # venue's first full run it took a million profiles for a few thousand and scanned the
+        # whole venue for lookups of a few customers (1.4 s instead of 0.1 s for 10,000).
+        tables_analyze(tables=[CustomerProfile])
     with done.phase("snapshot"):
         snapshot_store(
             venue=venue,
