@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from customer_intel.models import RecomputeRun, RunMode, RunStatus
+from customer_intel.models import RunStatus
 from tests.embedded import run_python
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +40,7 @@ def test_staff_see_the_age_of_each_venues_last_successful_run(staff_client, venu
         (now - timedelta(minutes=2), RunStatus.FAILED),  # a failure is not a success
         (now - timedelta(hours=2), RunStatus.SUCCEEDED),
     ]:
-        RecomputeRun.objects.create(
-            venue=venue, mode=RunMode.FULL, status=status, finished_at=finished
-        )
+        RunFactory(venue=venue, status=status, finished_at=finished)
     venues = staff_client.get("/health").json()["venues"]
     assert venues[str(never.pk)] is None
     assert 600 <= venues[str(venue.pk)] < 660

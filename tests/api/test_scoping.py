@@ -14,7 +14,7 @@ from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from customer_intel.api.scoping import VenueScopedAPIView
 from customer_intel.models import CustomerProfile, RecomputeRun, SegmentFlowSet, SegmentSnapshot
 from tests.api.conftest import AS_OF, make_event, make_profile
-from tests.factories import MembershipFactory, token_for
+from tests.factories import MembershipFactory, RunFactory, token_for
 
 # The routes that name no venue, each for a reason.
 UNSCOPED = {
@@ -80,7 +80,7 @@ def scoped_venue(venue):
     make_profile(venue, "customer-1")
     SegmentSnapshot.objects.create(venue=venue, segment_counts={"regular": 1}, total_customers=1)
     # A full run's flows and its run, so that the routes naming them have something to answer.
-    run = RecomputeRun.objects.create(venue=venue, mode="full", status="succeeded", as_of=AS_OF)
+    run = RunFactory(venue=venue, succeeded=True, as_of=AS_OF)
     SegmentFlowSet.objects.create(venue=venue, run=run, as_of=AS_OF, local_date=AS_OF.date())
     return venue
 

@@ -18,14 +18,12 @@ from customer_intel.models import (
     CustomerEvent,
     CustomerFacts,
     PredictionModelFit,
-    RecomputeRun,
-    RunMode,
 )
 from customer_intel.services import facts as facts_service
 from customer_intel.services import predictions
 from customer_intel.services.prediction_inputs import fit_inputs_from_facts, scoring_inputs
 from customer_intel.services.recompute.profiles import PREDICTION_FIELDS as STORED_FIELDS
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 from tests.predictive.events import write_history
 
 AS_OF = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
@@ -253,12 +251,12 @@ def test_chunk_predictor_fits_on_full_runs_and_reuses_the_fit_otherwise(simulate
     )
     assert not PredictionModelFit.objects.filter(venue=venue).exists()
 
-    full = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL, as_of=AS_OF)
+    full = RunFactory(venue=venue, as_of=AS_OF)
     fitted = predictions.chunk_predictor(venue=venue, as_of=AS_OF, run=full)
     assert PredictionModelFit.objects.get(venue=venue).run == full
 
     later = AS_OF + timedelta(hours=1)
-    incremental = RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, as_of=later)
+    incremental = RunFactory(venue=venue, incremental=True, as_of=later)
     reused = predictions.chunk_predictor(venue=venue, as_of=later, run=incremental)
     single = predictions.chunk_predictor(venue=venue, as_of=later, run=None)
     assert PredictionModelFit.objects.filter(venue=venue).count() == 1

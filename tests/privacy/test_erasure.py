@@ -16,7 +16,6 @@ from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import (
     PrivacyAction,
     PrivacyAuditEntry,
-    RecomputeRun,
     RunMode,
     RunStatus,
     SegmentSnapshot,
@@ -26,7 +25,7 @@ from customer_intel.privacy import pseudonymize
 from customer_intel.services.audit import Actor
 from customer_intel.services.erasure import customer_erase
 from customer_intel.services.recompute import run_recompute
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 from tests.privacy.conftest import (
     NOTHING,
     buy,
@@ -276,10 +275,10 @@ def test_a_database_dump_holds_no_trace_of_an_erased_customer_but_the_suppressio
     alice, bob = _venue_with_customers(venue)
     carol = buy(venue, "carol@example.com", 3)
     # A failed run whose database error quoted a key.
-    RecomputeRun.objects.create(
+    RunFactory(
         venue=venue,
-        mode=RunMode.INCREMENTAL,
-        status=RunStatus.FAILED,
+        incremental=True,
+        failed=True,
         error=f"IntegrityError: Key (venue_id, customer)=({venue.pk}, {carol}) already exists.",
     )
     assert {"customer_intel_customerevent", "customer_intel_recomputerun"} <= {

@@ -34,7 +34,7 @@ from customer_intel.services.live_as_of import (
 )
 from customer_intel.services.recompute import AsOfInFuture, run_recompute
 from customer_intel.services.recompute.dispatch import queue_incremental_recomputes
-from tests.factories import VenueFactory
+from tests.factories import RunFactory, VenueFactory
 
 
 def _buy(venue, customer: str, days_ago: int, amount: str = "40.00") -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +75,7 @@ def test_the_command_refuses_a_future_as_of_and_stores_nothing(venue) -> None:
 def test_the_engine_refuses_a_future_as_of_before_touching_anything(venue) -> None:
     run_recompute(venue=venue, mode=RunMode.FULL)
     before = list(CustomerProfile.objects.filter(venue=venue).values_list("customer", "as_of"))
-    run = RecomputeRun.objects.create(venue=venue, mode=RunMode.FULL)
+    run = RunFactory(venue=venue)
 
     with pytest.raises(AsOfInFuture):
         run_recompute(
@@ -152,6 +152,6 @@ def test_before_any_nightly_run_nothing_is_healed(venue) -> None:
 def test_a_venue_with_a_run_queued_is_not_healed_twice(venue) -> None:
     run_recompute(venue=venue, mode=RunMode.FULL, as_of=timezone.now() - timedelta(days=100))
     _nightly_ran_at(timezone.now() - timedelta(hours=2))
-    RecomputeRun.objects.create(venue=venue, mode=RunMode.INCREMENTAL, status=RunStatus.QUEUED)
+    RunFactory(venue=venue, incremental=True)
     queued = queue_incremental_recomputes()
     assert not [run for run in queued if run.venue_id == venue.pk]
