@@ -232,6 +232,7 @@ class CustomerFacts(models.Model):
     refreshed_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "customer facts"
         constraints = [
             models.UniqueConstraint(fields=["venue", "customer"], name="unique_facts_customer"),
         ]

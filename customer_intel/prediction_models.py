@@ -43,4 +43,4 @@ class PredictionModelFit(models.Model):
         ordering = ["-fitted_at"]
 
     def __str__(self) -> str:
-        return f"fit {self.pk} ({'usable' if self.usable else 'refused'})"
+        return f"{self.venue}: fit {self.pk} ({'usable' if self.usable else 'refused'})"

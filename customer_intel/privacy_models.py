@@ -76,6 +76,7 @@ class PrivacyAuditEntry(models.Model):
     error = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name_plural = "privacy audit entries"
         ordering = ["-id"]
         indexes = [models.Index(fields=["venue", "-id"], name="audit_venue_latest")]
 

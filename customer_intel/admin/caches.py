@@ -17,9 +17,12 @@ from customer_intel.admin.common import (
     CustomerSearchAdminMixin,
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
+    VenueTimeZoneMixin,
     all_venue_ids,
     changelist_url,
     pretty_json,
+    readable_list,
+    venue_time,
 )
 from customer_intel.analytics.vocabulary import RFM_SEGMENTS
 from customer_intel.models import (
@@ -67,6 +70,7 @@ class RfmSegmentFilter(VenueScopedChoiceFilter):
 
 @admin.register(CustomerProfile)
 class CustomerProfileAdmin(
+    VenueTimeZoneMixin,
     ReadOnlyAdminMixin,
     LargeTableAdminMixin,
     CustomerSearchAdminMixin,
@@ -84,7 +88,8 @@ class CustomerProfileAdmin(
         "audit_rule_lifetime_value",
         "audit_rule_churn_probability",
         "probability_alive",
-        "as_of",
+        "refunds_exceed_purchases",
+        "as_of_local",
     )
     list_filter = ("venue", SegmentFilter, RfmSegmentFilter)
     list_select_related = ("venue",)
@@ -99,8 +104,8 @@ class CustomerProfileAdmin(
     )
     readonly_fields = (
         "events_link",
-        "preferred_event_types_json",
-        "insights_json",
+        "preferred_event_types_list",
+        "insights_list",
         "audit_rule_lifetime_value",
         "audit_rule_churn_probability",
     )
@@ -112,10 +117,11 @@ class CustomerProfileAdmin(
                 "fields": (
                     ("total_purchases", "total_tickets"),
                     ("total_spent", "average_order_value"),
+                    "refunds_exceed_purchases",
                     ("purchase_frequency", "days_since_last_purchase"),
                     ("first_seen", "last_seen"),
                     ("first_purchase_at", "last_purchase_at"),
-                    "preferred_event_types_json",
+                    "preferred_event_types_list",
                     "purchase_time",
                 )
             },
@@ -146,7 +152,7 @@ class CustomerProfileAdmin(
                 )
             },
         ),
-        ("Insights", {"fields": ("insights_json",)}),
+        ("Insights", {"fields": ("insights_list",)}),
         ("Computation", {"fields": (("as_of", "computed_at"),)}),
     )
 
@@ -179,17 +185,36 @@ class CustomerProfileAdmin(
             changelist_url(CustomerEvent, q=profile.customer),
         )
 
-    @admin.display(description="preferred event types")
-    def preferred_event_types_json(self, profile: CustomerProfile) -> str:
-        return pretty_json(profile.preferred_event_types)
+    @admin.display(description="as of (venue time)", ordering="as_of")
+    def as_of_local(self, profile: CustomerProfile) -> str:
+        return venue_time(profile.as_of, profile.venue)
+
+    @admin.display(description="preferred event types, most bought first")
+    def preferred_event_types_list(self, profile: CustomerProfile) -> str:
+        return readable_list(profile.preferred_event_types)
 
     @admin.display(description="insights")
-    def insights_json(self, profile: CustomerProfile) -> str:
-        return pretty_json(profile.insights)
+    def insights_list(self, profile: CustomerProfile) -> str:
+        return readable_list([_insight_text(insight) for insight in profile.insights])
+
+
+def _insight_text(insight: dict[str, Any]) -> str:
+    """One stored insight as a line a person reads: title, impact, what it says, what to do."""
+    actions = insight.get("suggested_actions") or []
+    text = format_html(
+        "<strong>{}</strong> ({} impact): {}",
+        insight.get("title", ""),
+        insight.get("impact", ""),
+        insight.get("description", ""),
+    )
+    if actions:
+        text = format_html("{}<br>Suggested: {}", text, "; ".join(actions))
+    return text
 
 
 @admin.register(CustomerFacts)
 class CustomerFactsAdmin(
+    VenueTimeZoneMixin,
     ReadOnlyAdminMixin,
     LargeTableAdminMixin,
     CustomerSearchAdminMixin,
@@ -203,15 +228,27 @@ class CustomerFactsAdmin(
         "venue",
         "purchase_count",
         "refund_count",
-        "last_seen",
-        "last_purchase_at",
-        "refreshed_at",
+        "last_seen_local",
+        "last_purchase_local",
+        "refreshed_local",
     )
     list_filter = ("venue",)
     list_select_related = ("venue",)
     raw_id_fields = ("venue",)
     ordering = ("-id",)
     sortable_by = ()
+
+    @admin.display(description="last seen (venue time)")
+    def last_seen_local(self, facts: CustomerFacts) -> str:
+        return venue_time(facts.last_seen, facts.venue)
+
+    @admin.display(description="last purchase (venue time)")
+    def last_purchase_local(self, facts: CustomerFacts) -> str:
+        return venue_time(facts.last_purchase_at, facts.venue)
+
+    @admin.display(description="refreshed (venue time)")
+    def refreshed_local(self, facts: CustomerFacts) -> str:
+        return venue_time(facts.refreshed_at, facts.venue)
 
 
 @admin.register(PendingCustomer)
@@ -224,19 +261,23 @@ class PendingCustomerAdmin(
 ):
     """Customers whose events are not yet in their profile: the incremental backlog."""
 
-    list_display = ("customer_short", "venue", "marked_at")
+    list_display = ("customer_short", "venue", "marked_local")
     list_filter = ("venue",)
     list_select_related = ("venue",)
     raw_id_fields = ("venue",)
     ordering = ("-id",)
     sortable_by = ()
 
+    @admin.display(description="marked (venue time)")
+    def marked_local(self, mark: PendingCustomer) -> str:
+        return venue_time(mark.marked_at, mark.venue)
+
 
 @admin.register(SegmentSnapshot)
-class SegmentSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SegmentSnapshotAdmin(VenueTimeZoneMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Segment counts as of each venue's last run, read-only."""
 
-    list_display = ("venue", "total_customers", "as_of", "computed_at", "run")
+    list_display = ("venue", "total_customers", "as_of_local", "computed_local", "run")
     list_select_related = ("venue", "run")
     raw_id_fields = ("venue", "run")
     fields = (
@@ -249,6 +290,14 @@ class SegmentSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "run",
     )
     readonly_fields = ("segment_counts_json", "rfm_segment_counts_json")
+
+    @admin.display(description="as of (venue time)")
+    def as_of_local(self, snapshot: SegmentSnapshot) -> str:
+        return venue_time(snapshot.as_of, snapshot.venue)
+
+    @admin.display(description="computed (venue time)")
+    def computed_local(self, snapshot: SegmentSnapshot) -> str:
+        return venue_time(snapshot.computed_at, snapshot.venue)
 
     @admin.display(description="segment counts")
     def segment_counts_json(self, snapshot: SegmentSnapshot) -> str:

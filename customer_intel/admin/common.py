@@ -9,14 +9,18 @@ the URL by its pseudonym so that it is never echoed back.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from customer_intel.admin.paginators import EstimatedCountPaginator
@@ -37,6 +41,48 @@ def pretty_json(value: Any) -> str:
         '<pre style="white-space: pre-wrap">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
+
+
+def venue_time(value: datetime | None, venue: Venue) -> str:
+    """An instant as the venue's local time, its zone abbreviated: "2026-03-01 07:00 EST"."""
+    if value is None:
+        return "-"
+    return value.astimezone(ZoneInfo(venue.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def readable_list(items: list[Any]) -> str:
+    """A list of texts as an HTML list, or "-" when it is empty."""
+    if not items:
+        return "-"
+    return format_html(
+        '<ol style="margin: 0; padding-left: 1.5em">{}</ol>',
+        format_html_join("", "<li>{}</li>", ((item,) for item in items)),
+    )
+
+
+class VenueTimeZoneMixin:
+    """A row's page shows its times in its venue's time zone, and its subtitle says which.
+
+    Lists show rows of several venues at once; their time columns use `venue_time` per row.
+    """
+
+    def change_view(  # type: ignore[no-untyped-def]
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if obj is None:
+            return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        zone = obj.venue.timezone
+        context = {
+            **(extra_context or {}),
+            "subtitle": f"{obj} · times in {zone}, the venue's time zone",
+        }
+        with timezone.override(ZoneInfo(zone)):
+            response = super().change_view(request, object_id, form_url, context)  # type: ignore[misc]
+            # The page renders lazily; render it while the venue's zone is the current one.
+            if hasattr(response, "render"):
+                response.render()
+        return response
 
 
 def short_pseudonym(pseudonym: str) -> str:

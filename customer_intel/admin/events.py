@@ -16,8 +16,10 @@ from customer_intel.admin.common import (
     CustomerSearchAdminMixin,
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
+    VenueTimeZoneMixin,
     all_venue_ids,
     pretty_json,
+    venue_time,
 )
 from customer_intel.models import (
     CustomerEvent,
@@ -53,6 +55,7 @@ class OccurredWithinFilter(admin.SimpleListFilter):
 
 @admin.register(CustomerEvent)
 class CustomerEventAdmin(
+    VenueTimeZoneMixin,
     ReadOnlyAdminMixin,
     LargeTableAdminMixin,
     CustomerSearchAdminMixin,
@@ -64,7 +67,7 @@ class CustomerEventAdmin(
     list_display = (
         "id",
         "type",
-        "occurred_at",
+        "occurred_local",
         "venue",
         "customer_short",
         "amount",
@@ -96,6 +99,10 @@ class CustomerEventAdmin(
         "received_at",
     )
     readonly_fields = ("properties_json",)
+
+    @admin.display(description="occurred (venue time)")
+    def occurred_local(self, event: CustomerEvent) -> str:
+        return venue_time(event.occurred_at, event.venue)
 
     @admin.display(description="properties")
     def properties_json(self, event: CustomerEvent) -> str:

@@ -9,7 +9,9 @@ from customer_intel.admin.common import (
     ERROR_PREVIEW_CHARS,
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
+    VenueTimeZoneMixin,
     pretty_json,
+    venue_time,
 )
 from customer_intel.models import (
     PredictionModelFit,
@@ -18,7 +20,9 @@ from customer_intel.models import (
 
 
 @admin.register(RecomputeRun)
-class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class RecomputeRunAdmin(
+    VenueTimeZoneMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     """Every recompute: what was asked, what happened, how long it took. Read-only."""
 
     list_display = (
@@ -26,10 +30,8 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
         "venue",
         "mode",
         "status",
-        "as_of",
-        "requested_at",
-        "started_at",
-        "finished_at",
+        "as_of_local",
+        "requested_local",
         "duration",
         "customers_processed",
         "events_processed",
@@ -55,6 +57,14 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     )
     readonly_fields = ("duration", "error_text")
 
+    @admin.display(description="as of (venue time)")
+    def as_of_local(self, run: RecomputeRun) -> str:
+        return venue_time(run.as_of, run.venue)
+
+    @admin.display(description="requested (venue time)")
+    def requested_local(self, run: RecomputeRun) -> str:
+        return venue_time(run.requested_at, run.venue)
+
     @admin.display(description="duration")
     def duration(self, run: RecomputeRun) -> str:
         if run.duration_seconds is None:
@@ -75,14 +85,16 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
 
 
 @admin.register(PredictionModelFit)
-class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class PredictionModelFitAdmin(
+    VenueTimeZoneMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     """Purchase-model and Gamma-Gamma fits: the model chosen, every candidate's holdout error,
     used or refused with a reason. Read-only."""
 
     list_display = (
         "id",
         "venue",
-        "as_of",
+        "as_of_local",
         "model",
         "usable",
         "reason",
@@ -119,6 +131,10 @@ class PredictionModelFitAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.Mo
         "selection_json",
         "diagnostics_json",
     )
+
+    @admin.display(description="as of (venue time)")
+    def as_of_local(self, fit: PredictionModelFit) -> str:
+        return venue_time(fit.as_of, fit.venue)
 
     @admin.display(description="holdout MAE per candidate (lower is better)")
     def candidates(self, fit: PredictionModelFit) -> str:

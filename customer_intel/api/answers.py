@@ -13,6 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from customer_intel.analytics.insights import INSIGHT_TYPES
 from customer_intel.analytics.journey import FirstPurchase, FirstTouch, PurchaseAttribution
 from customer_intel.api.lifetime_answers import (
     AUDIT_CHURN_HELP,
@@ -67,6 +68,13 @@ PROFILE = Shape(
         Value("totalSpent", "total_spent", MONEY_TEXT),
         Value("totalTickets", "total_tickets", INTEGER),
         Value("averageOrderValue", "average_order_value", MONEY_TEXT),
+        Value(
+            "refundsExceedPurchases",
+            "refunds_exceed_purchases",
+            BOOLEAN,
+            help="The customer's refunds at the venue exceed their purchases (a feed may send "
+            "a refund before its purchase); totalSpent is then floored at 0.",
+        ),
         Value("purchaseFrequency", "purchase_frequency", PURCHASES, help="Purchases per year."),
         Value("daysSinceLastPurchase", "days_since_last_purchase", INTEGER, nullable=True),
         Value("segment", "segment", choice(Segment.choices)),
@@ -136,7 +144,7 @@ CUSTOMER_RFM = Shape(
 INSIGHT = Shape(
     "Insight",
     (
-        Value("type", "type", TEXT),
+        Value("type", "type", choice(INSIGHT_TYPES)),
         Value("title", "title", TEXT),
         Value("description", "description", TEXT),
         Value("impact", "impact", choice(["low", "medium", "high"])),
@@ -363,5 +371,6 @@ PROFILE_CSV = Shape(
         Value("auditRuleChurnProbability", "churn_probability", PROBABILITY, nullable=True),
         Value("auditRuleLifetimeValue", "predicted_lifetime_value", MONEY_TEXT),
         Value("predictionModel", "prediction_model", MODEL_LABEL, nullable=True),
+        Value("refundsExceedPurchases", "refunds_exceed_purchases", BOOLEAN),
     ),
 )

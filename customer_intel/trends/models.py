@@ -33,7 +33,7 @@ class SegmentHistoryPoint(models.Model):
         ordering = ["venue", "local_date"]
 
     def __str__(self) -> str:
-        return f"segments of {self.venue_id} on {self.local_date}"
+        return f"segments of {self.venue} on {self.local_date}"
 
 
 class SegmentFlowSet(models.Model):
@@ -67,7 +67,7 @@ class SegmentFlowSet(models.Model):
         indexes = [models.Index(fields=["venue", "local_date", "id"], name="flows_venue_date")]
 
     def __str__(self) -> str:
-        return f"flows of {self.venue_id} to {self.local_date}"
+        return f"flows of {self.venue} to {self.local_date}"
 
 
 class SegmentSnapshot(models.Model):
@@ -87,4 +87,4 @@ class SegmentSnapshot(models.Model):
     )
 
     def __str__(self) -> str:
-        return f"segments of {self.venue_id}"
+        return f"segments of {self.venue}"

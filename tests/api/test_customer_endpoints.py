@@ -68,6 +68,7 @@ def test_profile(reader_client, venue, alice):
         "totalSpent": "1234.50",
         "totalTickets": 4,
         "averageOrderValue": "411.50",
+        "refundsExceedPurchases": False,
         "purchaseFrequency": 3.0,
         "daysSinceLastPurchase": 10,
         "segment": "regular",

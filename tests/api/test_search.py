@@ -217,10 +217,11 @@ def test_csv_streams_every_matching_row_with_the_same_filters_and_order(
     assert vip["lastPurchaseAt"] == "2026-02-19T12:00:00Z"
     assert vip["rfmSegment"] == "Champions"
     # The audit rule's figures are also under names that say so, after the original columns.
-    assert rows[0][-3:] == [
+    assert rows[0][-4:] == [
         "auditRuleChurnProbability",
         "auditRuleLifetimeValue",
         "predictionModel",
+        "refundsExceedPurchases",
     ]
     assert vip["auditRuleChurnProbability"] == vip["churnProbability"]
     assert vip["auditRuleLifetimeValue"] == vip["predictedLifetimeValue"]

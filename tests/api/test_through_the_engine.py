@@ -105,3 +105,27 @@ def test_segments_and_search_over_the_run(reader_client, computed_venue):
         pseudonymize("cust-c"),
         pseudonymize("cust-a"),
     ]
+
+
+@pytest.mark.django_db
+def test_refunds_beyond_the_purchases_are_flagged_and_the_spend_floored(
+    reader_client, writer_client, venue
+):
+    batch = [
+        {"eventId": "d1", "customerId": "cust-d", "type": "ticket.purchased",
+         "occurredAt": "2026-02-01T19:00:00Z", "amount": "50.00", "quantity": 1},
+        {"eventId": "d2", "customerId": "cust-d", "type": "ticket.refunded",
+         "occurredAt": "2026-02-02T19:00:00Z", "amount": "80.00", "quantity": 1},
+        {"eventId": "e1", "customerId": "cust-e", "type": "ticket.purchased",
+         "occurredAt": "2026-02-01T19:00:00Z", "amount": "50.00", "quantity": 1},
+        {"eventId": "e2", "customerId": "cust-e", "type": "ticket.refunded",
+         "occurredAt": "2026-02-02T19:00:00Z", "amount": "50.00", "quantity": 1},
+    ]  # fmt: skip
+    response = writer_client.post(f"/events/venue/{venue.pk}", {"events": batch}, format="json")
+    assert response.status_code == 200, response.content
+    run_recompute(venue=venue, mode=RunMode.FULL, as_of=AS_OF)
+
+    over = reader_client.get(f"/customers/venue/{venue.pk}/cust-d").json()
+    even = reader_client.get(f"/customers/venue/{venue.pk}/cust-e").json()
+    assert (over["refundsExceedPurchases"], over["totalSpent"]) == (True, "0.00")
+    assert (even["refundsExceedPurchases"], even["totalSpent"]) == (False, "0.00")

@@ -1,4 +1,5 @@
-"""Render the admin's venue pages (with their pictures) to PNG files in headless Chromium.
+"""Render the admin's venue pages (with their pictures), the profiles and runs lists and the
+richest profile's page to PNG files in headless Chromium.
 
 Each page is rendered by Django for a staff user, written to an HTML file whose static files
 point at this machine's copies, and photographed by Chromium with no network: what the PNG
@@ -20,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import Client
 from django.urls import reverse
 
-from customer_intel.models import Venue
+from customer_intel.models import CustomerProfile, Venue
 
 STATIC = re.compile(r"""(["'(])/static/([^"')?#]+)""")
 CHROMIUM_FLAGS = [
@@ -46,7 +47,10 @@ def _local_static(html: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Render the venue overview and each venue's page with its pictures to PNG files."
+    help = (
+        "Render the venue overview, each venue's page with its pictures, the profiles and runs "
+        "lists and a profile's page to PNG files."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", default="screenshots", help="Folder for the PNG files.")
@@ -69,6 +73,17 @@ class Command(BaseCommand):
             slug = re.sub(r"[^a-z0-9]+", "-", venue.name.lower()).strip("-") or str(venue.pk)
             pages.append(
                 (f"venue-{slug}", reverse("admin:customer_intel_venue_change", args=[venue.pk]))
+            )
+        pages.append(("profiles", reverse("admin:customer_intel_customerprofile_changelist")))
+        pages.append(("runs", reverse("admin:customer_intel_recomputerun_changelist")))
+        # The profile with the most to show: insights, preferences, predictions.
+        profile = CustomerProfile.objects.order_by("-total_spent", "pk").first()
+        if profile is not None:
+            pages.append(
+                (
+                    "profile",
+                    reverse("admin:customer_intel_customerprofile_change", args=[profile.pk]),
+                )
             )
         with tempfile.TemporaryDirectory() as work:
             for name, url in pages:
