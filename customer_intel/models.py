@@ -24,9 +24,22 @@ PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+# Labels that title case would get wrong.
+_LABELS = {"VIP": "VIP"}
+
+
 def _choices(name: str, vocabulary: type[StrEnum]) -> Any:
     """Django choices with the vocabulary's values (labels derived from the member names)."""
-    return models.TextChoices(name, [(member.name, member.value) for member in vocabulary])
+    return models.TextChoices(
+        name,
+        [
+            (
+                member.name,
+                (member.value, _LABELS.get(member.name, member.name.replace("_", " ").title())),
+            )
+            for member in vocabulary
+        ],
+    )
 
 
 EventType = _choices("EventType", vocabulary.EventType)
@@ -274,13 +287,13 @@ class CustomerProfile(models.Model):
         max_length=16, choices=PurchaseTime.choices, null=True
     )
 
-    rfm_recency = models.IntegerField(null=True)
-    rfm_frequency = models.IntegerField(null=True)
-    rfm_monetary = models.DecimalField(null=True, **MONEY)
+    rfm_recency = models.IntegerField("RFM recency (days)", null=True)
+    rfm_frequency = models.IntegerField("RFM frequency", null=True)
+    rfm_monetary = models.DecimalField("RFM monetary", null=True, **MONEY)
     recency_score = models.SmallIntegerField(null=True)
     frequency_score = models.SmallIntegerField(null=True)
     monetary_score = models.SmallIntegerField(null=True)
-    rfm_segment = models.CharField(max_length=32)
+    rfm_segment = models.CharField("RFM segment", max_length=32)
 
     insights = models.JSONField(default=list)
     # Refunds larger than purchases at the venue (a refund may arrive before its purchase).
@@ -291,8 +304,8 @@ class CustomerProfile(models.Model):
     probability_alive = models.FloatField(null=True)
     expected_purchases_90d = models.FloatField(null=True)
     expected_purchases_365d = models.FloatField(null=True)
-    predicted_clv_365d = models.DecimalField(null=True, **MONEY)
-    predicted_clv_3y = models.DecimalField(null=True, **MONEY)
+    predicted_clv_365d = models.DecimalField("predicted CLV, 365 days", null=True, **MONEY)
+    predicted_clv_3y = models.DecimalField("predicted CLV, 3 years", null=True, **MONEY)
     expected_next_order_at = models.DateTimeField(null=True)
     average_days_between_orders = models.FloatField(null=True)
     prediction_model = models.CharField(
@@ -331,7 +344,7 @@ class CustomerProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer[:12]}… @ {self.venue_id}"
+        return f"{self.customer[:12]}… at {self.venue}"
 
 
 class RunMode(models.TextChoices):

@@ -22,6 +22,7 @@ from customer_intel.admin.common import (
     changelist_url,
     pretty_json,
     readable_list,
+    rounded,
     venue_time,
 )
 from customer_intel.analytics.vocabulary import RFM_SEGMENTS
@@ -87,8 +88,7 @@ class CustomerProfileAdmin(
         "total_spent",
         "audit_rule_lifetime_value",
         "audit_rule_churn_probability",
-        "probability_alive",
-        "refunds_exceed_purchases",
+        "probability_alive_rounded",
         "as_of_local",
     )
     list_filter = ("venue", SegmentFilter, RfmSegmentFilter)
@@ -100,7 +100,19 @@ class CustomerProfileAdmin(
         "total_spent",
         "audit_rule_lifetime_value",
         "audit_rule_churn_probability",
-        "probability_alive",
+        "probability_alive_rounded",
+    )
+    # Model figures are floats: shown to the digits a person reads, the API keeps them whole.
+    purchase_frequency_rounded = rounded("purchase_frequency", 2, "purchases per year")
+    probability_alive_rounded = rounded("probability_alive", 3, "P(alive)")
+    expected_purchases_90d_rounded = rounded(
+        "expected_purchases_90d", 2, "expected purchases, 90 days"
+    )
+    expected_purchases_365d_rounded = rounded(
+        "expected_purchases_365d", 2, "expected purchases, 365 days"
+    )
+    average_days_between_orders_rounded = rounded(
+        "average_days_between_orders", 1, "average days between orders"
     )
     readonly_fields = (
         "events_link",
@@ -108,6 +120,11 @@ class CustomerProfileAdmin(
         "insights_list",
         "audit_rule_lifetime_value",
         "audit_rule_churn_probability",
+        "purchase_frequency_rounded",
+        "probability_alive_rounded",
+        "expected_purchases_90d_rounded",
+        "expected_purchases_365d_rounded",
+        "average_days_between_orders_rounded",
     )
     fieldsets = (
         ("Customer", {"fields": ("venue", "customer", "events_link")}),
@@ -118,7 +135,7 @@ class CustomerProfileAdmin(
                     ("total_purchases", "total_tickets"),
                     ("total_spent", "average_order_value"),
                     "refunds_exceed_purchases",
-                    ("purchase_frequency", "days_since_last_purchase"),
+                    ("purchase_frequency_rounded", "days_since_last_purchase"),
                     ("first_seen", "last_seen"),
                     ("first_purchase_at", "last_purchase_at"),
                     "preferred_event_types_list",
@@ -144,10 +161,10 @@ class CustomerProfileAdmin(
             {
                 "fields": (
                     "prediction_model",
-                    "probability_alive",
-                    ("expected_purchases_90d", "expected_purchases_365d"),
+                    "probability_alive_rounded",
+                    ("expected_purchases_90d_rounded", "expected_purchases_365d_rounded"),
                     ("predicted_clv_365d", "predicted_clv_3y"),
-                    ("expected_next_order_at", "average_days_between_orders"),
+                    ("expected_next_order_at", "average_days_between_orders_rounded"),
                     "prediction_unavailable_reason",
                 )
             },

@@ -60,6 +60,17 @@ def readable_list(items: list[Any]) -> str:
     )
 
 
+def rounded(field: str, digits: int, description: str) -> Any:
+    """A display of a float field to `digits` decimals ("-" when empty), sortable by it."""
+
+    @admin.display(description=description, ordering=field)
+    def show(model_admin: Any, obj: Any) -> str:
+        value = getattr(obj, field)
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    return show
+
+
 class VenueTimeZoneMixin:
     """A row's page shows its times in its venue's time zone, and its subtitle says which.
 
@@ -116,6 +127,9 @@ class ReadOnlyAdminMixin:
 
 class LargeTableAdminMixin:
     """Changelist settings for tables with millions of rows."""
+
+    class Media:
+        css = {"all": ("customer_intel/admin_tables.css",)}
 
     paginator = EstimatedCountPaginator
     # The "N total" next to a search result would COUNT(*) the whole table.

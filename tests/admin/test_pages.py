@@ -189,3 +189,47 @@ def test_celery_beat_schedules_are_in_the_admin(admin_client):
     response = admin_client.get(reverse("admin:django_celery_beat_periodictask_changelist"))
 
     assert response.status_code == 200
+
+
+def test_times_are_shown_in_the_venue_time_zone_and_say_so(admin_client, admin_data):
+    from datetime import UTC, datetime
+
+    from customer_intel.models import CustomerProfile
+
+    # 22:30 UTC on 30 June is 00:30 on 1 July in Paris (summer time, UTC+2).
+    CustomerProfile.objects.filter(pk=admin_data.profile.pk).update(
+        as_of=datetime(2026, 6, 30, 22, 30, tzinfo=UTC)
+    )
+
+    listing = admin_client.get(changelist("customerprofile")).content.decode()
+    detail = admin_client.get(change("customerprofile", admin_data.profile.pk)).content.decode()
+
+    assert "2026-07-01 00:30 CEST" in listing
+    assert "As of (venue time)" in listing
+    assert "times in Europe/Paris, the venue&#x27;s time zone" in detail
+    assert "July 1, 2026, 12:30 a.m." in detail
+    assert "June 30, 2026" not in detail
+
+
+def test_a_profile_reads_as_lists_and_rounded_figures_not_json(admin_client, admin_data):
+    from customer_intel.models import CustomerProfile
+
+    CustomerProfile.objects.filter(pk=admin_data.profile.pk).update(
+        preferred_event_types=["jazz", "comedy"],
+        probability_alive=0.912345678,
+        refunds_exceed_purchases=True,
+    )
+
+    html = admin_client.get(change("customerprofile", admin_data.profile.pk)).content.decode()
+
+    assert re.search(r"<li>jazz</li>\s*<li>comedy</li>", html)
+    assert "<strong>VIP Customer</strong> (high impact)" in html
+    assert '"title"' not in html  # no JSON left
+    assert "0.912<" in html and "0.912345678" not in html
+    assert "Refunds exceed purchases" in html
+
+
+def test_plural_names_read_as_english(admin_client, admin_data):
+    home = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Customer facts<" in home and "factss" not in home
+    assert "Privacy audit entries" in home

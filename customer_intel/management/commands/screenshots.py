@@ -91,7 +91,9 @@ class Command(BaseCommand):
                 if response.status_code != 200:
                     raise CommandError(f"{url} answered {response.status_code}")
                 page = Path(work) / f"{name}.html"
-                page.write_text(_local_static(response.content.decode()))
+                # Served, the page's encoding is in its Content-Type; a file must say it itself.
+                html = _local_static(response.content.decode())
+                page.write_text(html.replace("<head>", '<head><meta charset="utf-8">', 1))
                 target = out / f"{name}.png"
                 subprocess.run(  # noqa: S603 - the operator's own Chromium, no shell
                     [
