@@ -48,3 +48,11 @@ class HealthSerializer(serializers.Serializer):
         help_text="Seconds since each venue's last successful recompute (null: never), "
         "keyed by venue id. Staff only.",
     )
+    liveAsOf = serializers.DictField(
+        child=serializers.CharField(allow_null=True),
+        required=False,
+        help_text="The instant each venue's live profiles are computed as of: its last "
+        "successful full run's as-of (null: none yet), keyed by venue id. A venue back-dated by "
+        "`recompute --as-of` shows it here until the next tick recomputes it as of now. "
+        "Staff only.",
+    )

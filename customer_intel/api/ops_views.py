@@ -3,7 +3,7 @@
 `GET /health` needs no credentials because load balancers call it without a token. Anonymous
 callers learn only what is not sensitive: the overall status and whether the database and the
 broker answer. Authenticated staff also get, per venue id, the age of its last successful
-recompute, which reveals which venues exist.
+recompute and the as-of of its live profiles, which reveals which venues exist.
 
 Status codes: 503 when the database is down (the instance cannot serve anything, take it out of
 rotation); 200 with `degraded` when only the broker is down (every read still works from the
@@ -26,8 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customer_intel.analytics.formats import instant_text
 from customer_intel.api.customers_serializers import ErrorSerializer, HealthSerializer
 from customer_intel.selectors import last_successful_runs
+from customer_intel.services.live_as_of import venues_live_as_of
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +78,8 @@ class HealthView(APIView):
         operation_id="health",
         description="No credentials needed. 200 `ok`; 200 `degraded` when only the broker is "
         "down (reads still work); 503 `down` when the database is. Authenticated staff also get "
-        "`venues`: seconds since each venue's last successful recompute.",
+        "`venues`: seconds since each venue's last successful recompute, and `liveAsOf`: the "
+        "as-of of each venue's live profiles.",
         auth=[{}, {"tokenAuth": []}],
         responses={
             200: HealthSerializer,
@@ -102,6 +105,10 @@ class HealthView(APIView):
             body["venues"] = {
                 str(venue_id): None if finished is None else (now - finished).total_seconds()
                 for venue_id, finished in last_successful_runs().items()
+            }
+            body["liveAsOf"] = {
+                str(venue_id): instant_text(as_of)
+                for venue_id, as_of in venues_live_as_of().items()
             }
         code = status.HTTP_503_SERVICE_UNAVAILABLE if database == "down" else status.HTTP_200_OK
         return Response(HealthSerializer(body).data, status=code)

@@ -47,6 +47,31 @@ def test_staff_see_the_age_of_each_venues_last_successful_run(staff_client, venu
 
 
 @pytest.mark.django_db
+def test_staff_see_each_venues_live_as_of_the_last_full_runs(staff_client, venue, reader_client):
+    from datetime import UTC, datetime
+
+    from customer_intel.models import RunMode
+
+    never = VenueFactory()
+    back_dated = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    now = timezone.now()
+    RunFactory(
+        venue=venue,
+        succeeded=True,
+        as_of=now - timedelta(days=1),
+        finished_at=now - timedelta(days=1),
+    )
+    RunFactory(venue=venue, succeeded=True, as_of=back_dated, finished_at=now)
+    RunFactory(venue=venue, succeeded=True, mode=RunMode.INCREMENTAL, as_of=now,
+               finished_at=now + timedelta(seconds=1))  # fmt: skip
+
+    live = staff_client.get("/health").json()["liveAsOf"]
+    assert live[str(venue.pk)] == "2026-06-01T12:00:00Z"
+    assert live[str(never.pk)] is None
+    assert "liveAsOf" not in reader_client.get("/health").json()
+
+
+@pytest.mark.django_db
 def test_a_broker_that_is_down_degrades_but_still_serves(anonymous_client, settings):
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_free_port()}/0"
     response = anonymous_client.get("/health")
