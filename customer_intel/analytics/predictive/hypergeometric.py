@@ -14,6 +14,7 @@ terms is an error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,11 @@ import numpy as np
 # Relative size of the last term (times the tail factor z / (1 - z)) at which a row stops.
 TOLERANCE = 1e-16
 MAX_TERMS = 2000
+# Up to this many rows the series is summed with Python floats, row by row: for the few rows
+# of an on-demand profile numpy's per-call overhead on one-element arrays costs 20 times the
+# arithmetic. Both loops do the same operations in the same order; a row of a larger batch may
+# go on adding terms below TOLERANCE of its sum while its neighbours converge, nothing more.
+_SCALAR_ROWS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,12 @@ class LogHyp2F1:
 def log_hyp2f1_unit(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> LogHyp2F1:
     """log 2F1(1, b; c; z) with its derivatives, for arrays with c > b > 0 and 0 <= z < 1."""
     b, c, z = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(b, c, z))
+    if b.size <= _SCALAR_ROWS:
+        rows = np.array(
+            [_row(*values) for values in zip(b.tolist(), c.tolist(), z.tolist(), strict=True)],
+            dtype=float,
+        ).reshape(b.size, 4)
+        return LogHyp2F1(value=np.log(rows[:, 0]), d_b=rows[:, 1], d_c=rows[:, 2], d_z=rows[:, 3])
     # Rows in falling order of z: those that need the most terms come first, so the rows
     # still summing are always a prefix, worked on through views instead of index copies.
     order = np.argsort(-z, kind="stable")
@@ -80,3 +92,27 @@ def log_hyp2f1_unit(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> LogHyp2F1:
     if live:
         raise ArithmeticError(f"2F1 series still summing after {MAX_TERMS} terms (z near 1)")
     return LogHyp2F1(value=value, d_b=d_b, d_c=d_c, d_z=d_z)
+
+
+def _row(b: float, c: float, z: float) -> tuple[float, float, float, float]:
+    """The sum 2F1(1, b; c; z) of one row, with Python floats, and its log-derivatives."""
+    total, sum_b, sum_c, sum_n, term, log_b, log_c = 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0
+    tail_factor = z / (1 - z) if z < 1 else math.inf
+    n = 0
+    live = z > 0
+    while live and n < MAX_TERMS:
+        bn = b + n
+        cn = c + n
+        term *= bn / cn * z
+        log_b += 1.0 / bn
+        log_c -= 1.0 / cn
+        n += 1
+        total += term
+        sum_b += term * log_b
+        sum_c += term * log_c
+        sum_n += n * term
+        live = term * tail_factor > TOLERANCE * total
+    if live:
+        raise ArithmeticError(f"2F1 series still summing after {MAX_TERMS} terms (z near 1)")
+    d_z = sum_n / z / total if z > 0 else b / c
+    return total, sum_b / total, sum_c / total, d_z
