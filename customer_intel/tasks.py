@@ -51,8 +51,8 @@ TICK_HARD_TIME_LIMIT = 150
     acks_late=True,
     # Not requeued when the pool's child process dies (OOM on a huge venue, a segfault): a
     # task that kills its process would otherwise be redelivered forever (the message loop the
-    # Celery docs warn about). The run is left `running`; the venue's next run marks it failed
-    # and the next tick or nightly run recomputes the venue.
+    # Celery docs warn about). The run is left `running` with its venue's lock released: the
+    # next tick marks it failed and queues the venue again (dispatch.orphans_recover).
     reject_on_worker_lost=False,
     # Its soft and hard time limits come with each message, read from the settings when the
     # run is sent (dispatch._publish_all).

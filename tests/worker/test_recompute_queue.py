@@ -314,13 +314,21 @@ def test_the_tick_queues_venues_with_pending_customers_and_no_live_run(broker):
     for venue in (idle, with_queued_run, with_live_run, with_dead_run):
         ingest_purchases(venue, RAW_ID, _recent_purchases())
     RunFactory(venue=with_queued_run, incremental=True, task_id="q")
-    RunFactory(venue=with_live_run, running=True, started_at=timezone.now())
-    RunFactory(venue=with_dead_run, running=True, started_at=long_ago)
+    RunFactory(venue=with_live_run, running=True, started_at=long_ago)
+    dead = RunFactory(venue=with_dead_run, running=True, incremental=True)
 
-    runs = dispatch.queue_incremental_recomputes()
+    with raw_connection() as live_worker:
+        # A live run holds its venue's lock however long it has run; a dead one's is free.
+        live_worker.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(with_live_run.pk)])
+        runs = dispatch.queue_incremental_recomputes()
 
-    assert sorted(run.venue.name for run in runs) == ["dead", "idle"]
-    assert {run.mode for run in runs} == {RunMode.INCREMENTAL}
+    assert sorted((run.venue.name, run.mode) for run in runs) == [
+        ("dead", RunMode.INCREMENTAL),  # the orphan's work, queued again
+        ("idle", RunMode.INCREMENTAL),
+    ]
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED
+    assert RecomputeRun.objects.get(venue=with_live_run).status == RunStatus.RUNNING
     assert sorted(m["id"] for m in broker_messages(broker)) == sorted(r.task_id for r in runs)
     assert not RecomputeRun.objects.filter(venue=nothing_pending).exists()
 

@@ -29,7 +29,7 @@ from customer_intel.db.locks import LockNotAcquired, venue_lock
 from customer_intel.models import PendingCustomer, RecomputeRun, RunMode, RunStatus, Venue
 from customer_intel.services.live_as_of import venues_behind_nightly
 from customer_intel.services.recompute.publish import Message, publish, publish_all
-from customer_intel.services.recompute.runs import run_recompute
+from customer_intel.services.recompute.runs import ORPHAN_ERROR, run_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -70,22 +70,9 @@ def nightly_spacing_seconds(*, venues: int) -> float:
     return min(stagger, window / (venues - 1))
 
 
-def orphaned_after() -> timedelta:
-    """How long a `running` run may last before it is presumed dead (its worker was killed).
-
-    No live task outlasts the hard time limit, so a run still `running` well past it lost its
-    worker; it must not keep its venue from being scheduled (the engine marks it failed on the
-    venue's next run).
-    """
-    return timedelta(seconds=settings.RECOMPUTE_HARD_TIME_LIMIT + 60)
-
-
-def _live(*, now: datetime) -> Q:
-    """A run queued, or running and not presumed dead: the venue is being seen to."""
-    return Q(status=RunStatus.QUEUED) | Q(
-        Q(started_at__isnull=True) | Q(started_at__gte=now - orphaned_after()),
-        status=RunStatus.RUNNING,
-    )
+# A run queued or running: its venue is being seen to. (A running run whose worker died is
+# failed by `orphans_recover`, which every tick and every worker start call first.)
+_LIVE = Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
 
 
 def _full_run_waiting(venue: Any) -> Exists:
@@ -167,11 +154,57 @@ def dispatch_queued_runs(
     return DispatchReport(resent=resent, given_up=given_up, broker_down=resent < len(messages))
 
 
+@dataclass(frozen=True, slots=True)
+class OrphansRecovered:
+    """How many orphaned runs `orphans_recover` marked failed, and the runs it queued."""
+
+    failed: int
+    queued: list[RecomputeRun]
+
+
+def orphans_recover() -> OrphansRecovered:
+    """Mark failed the runs a dead worker left `running`, and queue their venues' work again.
+
+    A run is orphaned when it is `running` while its venue's lock is free: a worker claims a
+    run while holding that lock and keeps it for the run's whole duration, and the server
+    releases it when the worker's session ends (a killed worker, or a pool process that died
+    of its task). A venue gets one run, full when a full run was orphaned.
+    """
+    failed = 0
+    queued = []
+    suspects = (
+        RecomputeRun.objects.filter(status=RunStatus.RUNNING)
+        .order_by("venue_id")
+        .values_list("venue_id", flat=True)
+        .distinct()
+    )
+    for venue_id in list(suspects):
+        try:
+            with venue_lock(venue_id):
+                orphans = RecomputeRun.objects.filter(venue_id=venue_id, status=RunStatus.RUNNING)
+                modes = list(orphans.values_list("mode", flat=True))
+                # Conditional on the status, so a run finishing meanwhile keeps its own.
+                orphans.update(
+                    status=RunStatus.FAILED, error=ORPHAN_ERROR, finished_at=timezone.now()
+                )
+        except LockNotAcquired:
+            continue  # a live run holds the venue
+        if not modes:
+            continue
+        logger.warning("recompute_orphans_failed venue=%s runs=%d", venue_id, len(modes))
+        failed += len(modes)
+        mode = RunMode.FULL if RunMode.FULL in modes else RunMode.INCREMENTAL
+        queued.append(queue_recompute(venue=Venue.objects.get(pk=venue_id), mode=mode))
+    return OrphansRecovered(failed=failed, queued=queued)
+
+
 def queue_incremental_recomputes() -> list[RecomputeRun]:
-    """The periodic tick: re-send lost runs; heal back-dated venues (`live_as_of`); queue an
-    incremental run for every other venue with customers pending and no run queued or running."""
+    """The periodic tick: re-send lost runs; fail orphaned runs and queue their venues again;
+    heal back-dated venues (`live_as_of`); queue an incremental run for every other venue with
+    customers pending and no run queued or running."""
     report = dispatch_queued_runs()
-    busy = RecomputeRun.objects.filter(_live(now=timezone.now()), venue=OuterRef("pk"))
+    orphaned = orphans_recover().queued
+    busy = RecomputeRun.objects.filter(_LIVE, venue=OuterRef("pk"))
     healing = _queue_many(
         venues=venues_behind_nightly().exclude(Exists(busy)).order_by("pk").iterator(),
         mode=RunMode.FULL,
@@ -185,14 +218,16 @@ def queue_incremental_recomputes() -> list[RecomputeRun]:
     )
     runs = _queue_many(venues=venues.iterator(), mode=RunMode.INCREMENTAL, stagger=0)
     logger.info(
-        "incremental_tick queued=%d healing=%d resent=%d given_up=%d broker_down=%s",
+        "incremental_tick queued=%d healing=%d orphans_requeued=%d resent=%d given_up=%d "
+        "broker_down=%s",
         len(runs),
         len(healing),
+        len(orphaned),
         report.resent,
         report.given_up,
         report.broker_down,
     )
-    return [*healing, *runs]
+    return [*orphaned, *healing, *runs]
 
 
 def queue_full_recomputes() -> list[RecomputeRun]:
@@ -293,7 +328,7 @@ def requeue_skipped_full_run(*, run: RecomputeRun) -> RecomputeRun | None:
     and recency-based fields (days since purchase, segments) would go stale until the next night.
     """
     other_full = RecomputeRun.objects.filter(
-        _live(now=timezone.now()), venue_id=run.venue_id, mode=RunMode.FULL
+        _LIVE, venue_id=run.venue_id, mode=RunMode.FULL
     ).exclude(pk=run.pk)
     if other_full.exists():
         return None
