@@ -20,10 +20,10 @@ from customer_intel.admin.common import (
     VenueTimeZoneMixin,
     all_venue_ids,
     changelist_url,
+    local_time,
     pretty_json,
     readable_list,
     rounded,
-    venue_time,
 )
 from customer_intel.analytics.vocabulary import RFM_SEGMENTS
 from customer_intel.models import (
@@ -202,9 +202,7 @@ class CustomerProfileAdmin(
             changelist_url(CustomerEvent, q=profile.customer),
         )
 
-    @admin.display(description="as of (venue time)", ordering="as_of")
-    def as_of_local(self, profile: CustomerProfile) -> str:
-        return venue_time(profile.as_of, profile.venue)
+    as_of_local = local_time("as_of", "as of")
 
     @admin.display(description="preferred event types, most bought first")
     def preferred_event_types_list(self, profile: CustomerProfile) -> str:
@@ -255,17 +253,11 @@ class CustomerFactsAdmin(
     ordering = ("-id",)
     sortable_by = ()
 
-    @admin.display(description="last seen (venue time)")
-    def last_seen_local(self, facts: CustomerFacts) -> str:
-        return venue_time(facts.last_seen, facts.venue)
+    last_seen_local = local_time("last_seen", "last seen")
 
-    @admin.display(description="last purchase (venue time)")
-    def last_purchase_local(self, facts: CustomerFacts) -> str:
-        return venue_time(facts.last_purchase_at, facts.venue)
+    last_purchase_local = local_time("last_purchase_at", "last purchase")
 
-    @admin.display(description="refreshed (venue time)")
-    def refreshed_local(self, facts: CustomerFacts) -> str:
-        return venue_time(facts.refreshed_at, facts.venue)
+    refreshed_local = local_time("refreshed_at", "refreshed")
 
 
 @admin.register(PendingCustomer)
@@ -285,9 +277,7 @@ class PendingCustomerAdmin(
     ordering = ("-id",)
     sortable_by = ()
 
-    @admin.display(description="marked (venue time)")
-    def marked_local(self, mark: PendingCustomer) -> str:
-        return venue_time(mark.marked_at, mark.venue)
+    marked_local = local_time("marked_at", "marked")
 
 
 @admin.register(SegmentSnapshot)
@@ -308,13 +298,9 @@ class SegmentSnapshotAdmin(VenueTimeZoneMixin, ReadOnlyAdminMixin, admin.ModelAd
     )
     readonly_fields = ("segment_counts_json", "rfm_segment_counts_json")
 
-    @admin.display(description="as of (venue time)")
-    def as_of_local(self, snapshot: SegmentSnapshot) -> str:
-        return venue_time(snapshot.as_of, snapshot.venue)
+    as_of_local = local_time("as_of", "as of")
 
-    @admin.display(description="computed (venue time)")
-    def computed_local(self, snapshot: SegmentSnapshot) -> str:
-        return venue_time(snapshot.computed_at, snapshot.venue)
+    computed_local = local_time("computed_at", "computed")
 
     @admin.display(description="segment counts")
     def segment_counts_json(self, snapshot: SegmentSnapshot) -> str:

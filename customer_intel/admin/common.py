@@ -50,6 +50,16 @@ def venue_time(value: datetime | None, venue: Venue) -> str:
     return value.astimezone(ZoneInfo(venue.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def local_time(field: str, description: str) -> Any:
+    """A list column showing the instant `field` as its row's venue's local time."""
+
+    @admin.display(description=f"{description} (venue time)", ordering=field)
+    def show(model_admin: Any, obj: Any) -> str:
+        return venue_time(getattr(obj, field), obj.venue)
+
+    return show
+
+
 def readable_list(items: list[Any]) -> str:
     """A list of texts as an HTML list, or "-" when it is empty."""
     if not items:

@@ -18,8 +18,8 @@ from customer_intel.admin.common import (
     ReadOnlyAdminMixin,
     VenueTimeZoneMixin,
     all_venue_ids,
+    local_time,
     pretty_json,
-    venue_time,
 )
 from customer_intel.models import (
     CustomerEvent,
@@ -100,9 +100,7 @@ class CustomerEventAdmin(
     )
     readonly_fields = ("properties_json",)
 
-    @admin.display(description="occurred (venue time)")
-    def occurred_local(self, event: CustomerEvent) -> str:
-        return venue_time(event.occurred_at, event.venue)
+    occurred_local = local_time("occurred_at", "occurred")
 
     @admin.display(description="properties")
     def properties_json(self, event: CustomerEvent) -> str:

@@ -10,8 +10,8 @@ from customer_intel.admin.common import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     VenueTimeZoneMixin,
+    local_time,
     pretty_json,
-    venue_time,
 )
 from customer_intel.models import (
     PredictionModelFit,
@@ -57,13 +57,9 @@ class RecomputeRunAdmin(
     )
     readonly_fields = ("duration", "error_text")
 
-    @admin.display(description="as of (venue time)")
-    def as_of_local(self, run: RecomputeRun) -> str:
-        return venue_time(run.as_of, run.venue)
+    as_of_local = local_time("as_of", "as of")
 
-    @admin.display(description="requested (venue time)")
-    def requested_local(self, run: RecomputeRun) -> str:
-        return venue_time(run.requested_at, run.venue)
+    requested_local = local_time("requested_at", "requested")
 
     @admin.display(description="duration")
     def duration(self, run: RecomputeRun) -> str:
@@ -132,9 +128,7 @@ class PredictionModelFitAdmin(
         "diagnostics_json",
     )
 
-    @admin.display(description="as of (venue time)")
-    def as_of_local(self, fit: PredictionModelFit) -> str:
-        return venue_time(fit.as_of, fit.venue)
+    as_of_local = local_time("as_of", "as of")
 
     @admin.display(description="holdout MAE per candidate (lower is better)")
     def candidates(self, fit: PredictionModelFit) -> str:
