@@ -24,22 +24,11 @@ PSEUDONYM_LENGTH = 64
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-# Labels that title case would get wrong.
-_LABELS = {"VIP": "VIP"}
-
-
 def _choices(name: str, vocabulary: type[StrEnum]) -> Any:
-    """Django choices with the vocabulary's values (labels derived from the member names)."""
-    return models.TextChoices(
-        name,
-        [
-            (
-                member.name,
-                (member.value, _LABELS.get(member.name, member.name.replace("_", " ").title())),
-            )
-            for member in vocabulary
-        ],
-    )
+    """Django choices with the vocabulary's values, labelled from the member names."""
+    label = {"VIP": "VIP"}  # what title case gets wrong
+    members = [(m.name, label.get(m.name, m.name.replace("_", " ").title())) for m in vocabulary]
+    return models.TextChoices(name, [(key, (vocabulary[key].value, text)) for key, text in members])
 
 
 EventType = _choices("EventType", vocabulary.EventType)
