@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from psycopg.types.json import set_json_dumps
 
@@ -58,15 +58,19 @@ def rows_upsert(
     rows: Sequence[Sequence[Any]],
     fixed: Mapping[str, Any],
     unique: Sequence[str],
+    update: Sequence[str] | None = None,
 ) -> None:
-    """Insert `rows` like `rows_insert`, replacing the rows that share their `unique` fields.
+    """Insert `rows` like `rows_insert`; a row that shares its `unique` fields with a stored
+    one updates that row's `update` fields instead (default: all but the unique ones).
 
     On PostgreSQL through a temporary staging table filled by COPY and one
-    `INSERT … ON CONFLICT DO UPDATE` in key order.
+    `INSERT … ON CONFLICT DO UPDATE` in key order, in one transaction.
     """
     if not rows:
         return
-    update_fields = [name for name in fields if name not in unique]
+    update_fields = (
+        list(update) if update is not None else [name for name in fields if name not in unique]
+    )
     if not _copies():
         model._default_manager.bulk_create(
             [model(**fixed, **dict(zip(fields, row, strict=True))) for row in rows],
@@ -81,13 +85,13 @@ def rows_upsert(
     columns = ", ".join(_columns(model, [*fixed, *fields]))
     conflict = ", ".join(_columns(model, unique))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _columns(model, update_fields))
-    with connection.cursor() as cursor:
+    # The staging rows live until the transaction ends: the COPY and the INSERT share one.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-    _copy(staging, model, fields=fields, rows=rows, fixed=fixed)
-    with connection.cursor() as cursor:
+        _copy(staging, model, fields=fields, rows=rows, fixed=fixed)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
             f"ORDER BY {conflict} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from customer_intel.analytics.facts import CustomerFactsRow
+from customer_intel.db.bulk import rows_upsert
 from customer_intel.db.expressions import TextIn
 from customer_intel.models import PendingCustomer, Venue
 from customer_intel.services.facts.store import facts_read, facts_refresh
-
-# Marks per INSERT.
-_MARK_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +34,18 @@ def pending_mark(
     With `facts_current` the caller kept their facts current in the same transaction, and an
     existing mark keeps its own state (a mark left stale stays so until a run refreshes the
     facts); without, their facts are stale too and so becomes every existing mark. Marks are
-    written in code-point order, the order in which every writer of marks locks them, so two
-    writers never wait on each other in opposite orders.
+    written in key order; pseudonyms are lowercase hex, so every collation agrees with the
+    byte order in which ingestion locks them and two writers never wait on each other in
+    opposite orders.
     """
     distinct = sorted(set(customers))
-    if not distinct:
-        return
-    PendingCustomer.objects.bulk_create(
-        [
-            PendingCustomer(
-                venue=venue, customer=customer, marked_at=now, facts_current=facts_current
-            )
-            for customer in distinct
-        ],
-        batch_size=_MARK_BATCH,
-        update_conflicts=True,
-        unique_fields=["venue", "customer"],
-        update_fields=["marked_at"] if facts_current else ["marked_at", "facts_current"],
+    rows_upsert(
+        PendingCustomer,
+        fields=("customer", "marked_at", "facts_current"),
+        rows=[(customer, now, facts_current) for customer in distinct],
+        fixed={"venue_id": venue.pk},
+        unique=("venue_id", "customer"),
+        update=("marked_at",) if facts_current else ("marked_at", "facts_current"),
     )
 
 
