@@ -82,7 +82,8 @@ def rounded(field: str, digits: int, description: str) -> Any:
 
 
 class VenueTimeZoneMixin:
-    """A row's page shows its times in its venue's time zone, and its subtitle says which.
+    """A row's page (or a venue's own) shows its times in the venue's time zone, and its
+    subtitle says which.
 
     Lists show rows of several venues at once; their time columns use `venue_time` per row.
     """
@@ -93,7 +94,7 @@ class VenueTimeZoneMixin:
         obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
         if obj is None:
             return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-        zone = obj.venue.timezone
+        zone = obj.timezone if isinstance(obj, Venue) else obj.venue.timezone
         context = {
             **(extra_context or {}),
             "subtitle": f"{obj} · times in {zone}, the venue's time zone",

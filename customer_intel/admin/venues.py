@@ -17,7 +17,9 @@ from django.utils.timesince import timesince
 
 from customer_intel.admin.common import (
     VENUE_FILTER_PARAM,
+    VenueTimeZoneMixin,
     changelist_url,
+    venue_time,
 )
 from customer_intel.admin.pictures import VenuePicturesMixin
 from customer_intel.models import (
@@ -98,7 +100,7 @@ class VenueAdminForm(forms.ModelForm):
 
 
 @admin.register(Venue)
-class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
+class VenueAdmin(VenueTimeZoneMixin, VenuePicturesMixin, admin.ModelAdmin):
     """Venues with the state of their recompute, their thresholds and a recompute action."""
 
     form = VenueAdminForm
@@ -231,8 +233,8 @@ class VenueAdmin(VenuePicturesMixin, admin.ModelAdmin):
             return "-"
         finished = getattr(venue, "last_success_at", None)
         if finished is not None and finished - as_of > BACK_DATED_AFTER:
-            return f"{as_of:%Y-%m-%d %H:%M} UTC (back-dated)"
-        return f"{as_of:%Y-%m-%d %H:%M} UTC"
+            return f"{venue_time(as_of, venue)} (back-dated)"
+        return venue_time(as_of, venue)
 
     @admin.display(description="customers", ordering="customer_count")
     def customers(self, venue: Venue) -> int | None:

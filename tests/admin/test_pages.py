@@ -233,3 +233,18 @@ def test_plural_names_read_as_english(admin_client, admin_data):
     home = admin_client.get(reverse("admin:index")).content.decode()
     assert "Customer facts<" in home and "factss" not in home
     assert "Privacy audit entries" in home
+
+
+def test_a_venue_page_shows_its_live_as_of_in_its_own_time_zone(admin_client, admin_data):
+    from datetime import UTC, datetime
+
+    from customer_intel.models import RecomputeRun, RunStatus
+
+    RecomputeRun.objects.filter(pk=admin_data.run.pk).update(
+        status=RunStatus.SUCCEEDED, as_of=datetime(2026, 1, 15, 23, 30, tzinfo=UTC)
+    )
+
+    html = admin_client.get(change("venue", admin_data.venue.pk)).content.decode()
+
+    assert "times in Europe/Paris, the venue&#x27;s time zone" in html
+    assert "2026-01-16 00:30 CET" in html
