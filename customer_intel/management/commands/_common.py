@@ -1,4 +1,5 @@
-"""What the operator commands share: reading a venue id, and progress shown on a terminal.
+"""What the operator commands share: reading a venue id (or `--venue`/`--all-venues`), and
+progress shown on a terminal.
 
 A progress bar is drawn only when the command's error stream is a terminal, in the terminal's
 own colours (Django styles everything written through `self.stderr` as an error, in red), and
@@ -13,8 +14,9 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from customer_intel.models import Venue
@@ -30,6 +32,20 @@ def venue_from_argument(value: str) -> Venue:
     if venue is None:
         raise CommandError(f"Venue {venue_id} does not exist.")
     return venue
+
+
+def add_venue_choice(parser: CommandParser) -> None:
+    """`--venue VENUE_ID` or `--all-venues`, exactly one."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--venue", metavar="VENUE_ID", help="The venue's id (UUID).")
+    where.add_argument("--all-venues", action="store_true", help="Every venue.")
+
+
+def venues_chosen(options: dict[str, Any]) -> list[Venue]:
+    """The venues `--venue`/`--all-venues` name; CommandError for a bad or unknown id."""
+    if options["all_venues"]:
+        return list(Venue.objects.order_by("name", "pk"))
+    return [venue_from_argument(options["venue"])]
 
 
 @contextlib.contextmanager

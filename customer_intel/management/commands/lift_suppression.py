@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customer_intel.management.venue_args import add_venue_choice, venues_chosen
+from customer_intel.management.commands._common import add_venue_choice, venues_chosen
 from customer_intel.privacy import resolve_customer_id
 from customer_intel.services.audit import Actor
 from customer_intel.services.suppression import suppression_lift
