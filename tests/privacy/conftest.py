@@ -6,9 +6,7 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -61,18 +59,6 @@ def held_rows(venue: Venue, customer: str) -> dict[str, int]:
 
 
 NOTHING = {"events": 0, "facts": 0, "profiles": 0, "pending": 0}
-
-
-def other_session() -> psycopg.Connection[Any]:
-    """A second, autocommit session on the test database."""
-    database = connection.settings_dict
-    return psycopg.connect(
-        dbname=database["NAME"],
-        user=database["USER"],
-        host=database["HOST"],
-        port=database["PORT"],
-        autocommit=True,
-    )
 
 
 def dump_database() -> str:

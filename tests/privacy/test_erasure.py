@@ -32,8 +32,8 @@ from tests.privacy.conftest import (
     dump_database,
     dump_tables_holding,
     held_rows,
-    other_session,
 )
+from tests.sessions import raw_connection
 
 
 def _url(venue, customer_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -166,12 +166,12 @@ def test_an_erasure_waits_for_a_recompute_writing_the_venue(venue, writer):
         finally:
             connections.close_all()
 
-    with other_session() as recompute:
+    with raw_connection() as recompute:
         # What a running recompute holds for its whole run.
         recompute.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
         thread = threading.Thread(target=erase)
         thread.start()
-        with other_session() as observer:
+        with raw_connection() as observer:
             _wait_for_advisory_wait(observer, exclude=recompute.info.backend_pid)
         assert held_rows(venue, alice)["events"] == 4  # still waiting
         recompute.execute("SELECT pg_advisory_unlock(%s)", [venue_lock_key(venue.pk)])
@@ -188,7 +188,7 @@ def test_an_erasure_request_gives_up_with_409_when_a_recompute_keeps_the_venue(
     alice, _bob = _venue_with_customers(venue)
     monkeypatch.setattr(erasure_views, "LOCK_TIMEOUT_MS", 200)
 
-    with other_session() as recompute:
+    with raw_connection() as recompute:
         recompute.execute("SELECT pg_advisory_lock(%s)", [venue_lock_key(venue.pk)])
         response = writer_client.delete(_url(venue, "alice@example.com"))
 

@@ -31,7 +31,8 @@ from customer_intel.services.audit import Actor
 from customer_intel.services.recompute import compute_single_customer, run_recompute
 from customer_intel.services.recompute.dispatch import run_queued_recompute
 from tests.factories import VenueFactory
-from tests.privacy.conftest import buy, other_session
+from tests.privacy.conftest import buy
+from tests.sessions import raw_connection
 
 RETENTION_DAYS = 30
 COMPARED = (
@@ -75,7 +76,7 @@ def test_a_purge_commits_batch_by_batch_and_the_next_run_leaves_profiles_consist
     assert expired == 3 + 3 + 40
     seen_by_another_session: list[int] = []
 
-    with other_session() as observer:
+    with raw_connection() as observer:
 
         def after_batch(_deleted: int) -> None:
             # What any other client of the database sees between two batches.
@@ -188,7 +189,7 @@ def test_a_purge_left_running_by_a_dead_process_is_marked_failed_by_the_next():
 def test_one_purge_per_venue_at_a_time():
     venue, _customers = _venue_with_history()
 
-    with other_session() as other_purge:
+    with raw_connection() as other_purge:
         other_purge.execute("SELECT pg_advisory_lock(%s)", [locks.purge_lock_key(venue.pk)])
         with pytest.raises(retention.PurgeBusy):
             retention.events_purge_expired(venue=venue, actor=Actor.schedule())

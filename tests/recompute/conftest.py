@@ -3,13 +3,12 @@ session (a real other connection, as another worker would have)."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from django.db import connection
 
 from customer_intel.services.ingestion import ingest_events
 from tests.factories import VenueFactory
 from tests.recompute import scenario
+from tests.sessions import raw_connection
 
 
 @pytest.fixture
@@ -23,12 +22,5 @@ def scenario_venue(db):
 @pytest.fixture
 def other_session(db):
     """A separate PostgreSQL session on the test database."""
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as session:
+    with raw_connection() as session:
         yield session

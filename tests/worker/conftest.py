@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import kombu.pools
-import psycopg
 import pytest
 import redis
 from django.db import connection
@@ -263,18 +262,6 @@ def profile_snapshot(venue: Venue) -> dict[str, tuple[Any, ...]]:
             "customer", "segment", "total_purchases", "total_spent", "computed_at"
         )
     }
-
-
-def raw_connection() -> psycopg.Connection[Any]:
-    """A second, autocommit session on the test database (another client of the server)."""
-    database = connection.settings_dict
-    return psycopg.connect(
-        dbname=database["NAME"],
-        user=database["USER"],
-        host=database["HOST"],
-        port=database["PORT"],
-        autocommit=True,
-    )
 
 
 def broker_messages(redis_url: str, queue: str = "celery") -> list[dict[str, Any]]:

@@ -31,10 +31,10 @@ from customer_intel.models import (
 )
 from customer_intel.services.recompute import ORPHAN_ERROR, queue_recompute, run_recompute
 from tests.factories import MembershipFactory, VenueFactory, token_for
+from tests.sessions import raw_connection
 from tests.worker.conftest import (
     ingest_purchases,
     profile_snapshot,
-    raw_connection,
     wait_for,
 )
 

@@ -18,11 +18,11 @@ from customer_intel.db.locks import venue_lock_key
 from customer_intel.models import CustomerProfile, PendingCustomer, RecomputeRun, RunMode, RunStatus
 from customer_intel.services.recompute import dispatch
 from tests.factories import RunFactory, VenueFactory
+from tests.sessions import raw_connection
 from tests.worker.conftest import (
     broker_messages,
     ingest_purchases,
     profile_snapshot,
-    raw_connection,
 )
 
 RAW_ID = "buyer-9@example.org"

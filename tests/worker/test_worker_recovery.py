@@ -27,7 +27,8 @@ from customer_intel.services.recompute import ORPHAN_ERROR
 from customer_intel.services.recompute.dispatch import queue_recompute
 from tests.api.conftest import make_profile
 from tests.factories import VenueFactory
-from tests.worker.conftest import ingest_purchases, raw_connection, wait_for
+from tests.sessions import raw_connection
+from tests.worker.conftest import ingest_purchases, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
