@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from customer_intel.db.statistics import tables_analyze
 from customer_intel.models import (
     CustomerEvent,
     EventType,
@@ -271,11 +272,10 @@ def events_copy(
         cursor.execute(_REFUNDS_EXCEEDING_SQL, params)
         summary.refunds_exceeding_purchases = cursor.fetchone()[0]
         cursor.execute(f"TRUNCATE {_STAGING}, {_REFUNDERS}, {_REJECTED}")
-        if summary.accepted:
-            # The planner's statistics of a table that just grew by a file's worth of events
-            # (and of a marks queue that did) would send the next run down the wrong plans.
-            cursor.execute(f"ANALYZE {_EVENTS}")
-            cursor.execute(f"ANALYZE {_PENDING}")
+    if summary.accepted:
+        # The planner's statistics of a table that just grew by a file's worth of events (and
+        # of a marks queue that did) would send the next run down the wrong plans.
+        tables_analyze(tables=[CustomerEvent, PendingCustomer])
     return summary
 
 
