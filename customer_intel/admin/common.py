@@ -43,6 +43,13 @@ def pretty_json(value: Any) -> str:
     )
 
 
+def text_preview(text: str) -> str:
+    """The start of a long text (an error) for a list column."""
+    if len(text) <= ERROR_PREVIEW_CHARS:
+        return text
+    return text[:ERROR_PREVIEW_CHARS] + "…"
+
+
 def venue_time(value: datetime | None, venue: Venue) -> str:
     """An instant as the venue's local time, its zone abbreviated: "2026-03-01 07:00 EST"."""
     if value is None:

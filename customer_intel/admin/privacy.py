@@ -3,20 +3,14 @@ retention purges (running, succeeded or failed), read-only. It holds no customer
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
-from django.utils.html import format_html
 
+from customer_intel.admin.common import ReadOnlyAdminMixin, pretty_json, text_preview
 from customer_intel.models import PrivacyAuditEntry
-
-ERROR_PREVIEW_CHARS = 80
 
 
 @admin.register(PrivacyAuditEntry)
-class PrivacyAuditEntryAdmin(admin.ModelAdmin):
+class PrivacyAuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who did what to personal data at which venue, when, and how much. Read-only."""
 
     list_display = (
@@ -50,24 +44,10 @@ class PrivacyAuditEntryAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("detail_json",)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="detail")
     def detail_json(self, entry: PrivacyAuditEntry) -> str:
-        return format_html(
-            '<pre style="white-space: pre-wrap">{}</pre>',
-            json.dumps(entry.detail, indent=2, sort_keys=True),
-        )
+        return pretty_json(entry.detail)
 
     @admin.display(description="error")
     def error_preview(self, entry: PrivacyAuditEntry) -> str:
-        if len(entry.error) <= ERROR_PREVIEW_CHARS:
-            return entry.error
-        return entry.error[:ERROR_PREVIEW_CHARS] + "…"
+        return text_preview(entry.error)

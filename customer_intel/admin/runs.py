@@ -6,12 +6,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from customer_intel.admin.common import (
-    ERROR_PREVIEW_CHARS,
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     VenueTimeZoneMixin,
     local_time,
     pretty_json,
+    text_preview,
 )
 from customer_intel.models import (
     PredictionModelFit,
@@ -69,9 +69,7 @@ class RecomputeRunAdmin(
 
     @admin.display(description="error")
     def error_preview(self, run: RecomputeRun) -> str:
-        if len(run.error) <= ERROR_PREVIEW_CHARS:
-            return run.error
-        return run.error[:ERROR_PREVIEW_CHARS] + "…"
+        return text_preview(run.error)
 
     @admin.display(description="error")
     def error_text(self, run: RecomputeRun) -> str:
