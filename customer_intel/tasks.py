@@ -93,7 +93,7 @@ def queue_full_recomputes() -> None:
 
 
 @shared_task(
-    name="customer_intel.tasks.queue_retention_purges",
+    name=task_names.QUEUE_RETENTION_PURGES,
     soft_time_limit=TICK_SOFT_TIME_LIMIT,
     time_limit=TICK_HARD_TIME_LIMIT,
     ignore_result=True,
@@ -111,7 +111,7 @@ def queue_retention_purges() -> None:
 
 
 @shared_task(
-    name="customer_intel.tasks.purge_expired_events",
+    name=task_names.PURGE_EXPIRED_EVENTS,
     # Idempotent: a purge run again deletes only what is still past the retention.
     acks_late=True,
     reject_on_worker_lost=False,

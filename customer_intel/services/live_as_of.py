@@ -14,10 +14,11 @@ from datetime import datetime
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django_celery_beat.models import PeriodicTask
 
+from customer_intel import task_names
 from customer_intel.models import RecomputeRun, RunMode, RunStatus, Venue
 
 # The task beat sends nightly (migration 0002's schedule).
-NIGHTLY_TASK = "customer_intel.tasks.queue_full_recomputes"
+NIGHTLY_TASK = task_names.QUEUE_FULL_RECOMPUTES
 
 
 def last_nightly_time() -> datetime | None:
