@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -95,22 +94,19 @@ class VenueTimeZoneMixin:
     Lists show rows of several venues at once; their time columns use `venue_time` per row.
     """
 
-    def change_view(  # type: ignore[no-untyped-def]
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-    ) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-        if obj is None:
-            return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+    def render_change_form(  # type: ignore[no-untyped-def]
+        self, request: HttpRequest, context: dict[str, Any], add=False, change=False,
+        form_url="", obj=None,
+    ) -> HttpResponse:  # fmt: skip
+        render = super().render_change_form  # type: ignore[misc]
+        if obj is None:  # the add page: no venue yet
+            return render(request, context, add, change, form_url, obj)
         zone = obj.timezone if isinstance(obj, Venue) else obj.venue.timezone
-        context = {
-            **(extra_context or {}),
-            "subtitle": f"{obj} · times in {zone}, the venue's time zone",
-        }
+        context["subtitle"] = f"{obj} · times in {zone}, the venue's time zone"
         with timezone.override(ZoneInfo(zone)):
-            response = super().change_view(request, object_id, form_url, context)  # type: ignore[misc]
+            response = render(request, context, add, change, form_url, obj)
             # The page renders lazily; render it while the venue's zone is the current one.
-            if hasattr(response, "render"):
-                response.render()
+            response.render()
         return response
 
 
