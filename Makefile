@@ -3,7 +3,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/customer_intel_bench
 PY := .venv/bin/python
 
 .PHONY: demo test lint bench bench-data bench-recompute bench-api bench-import bench-predictions \
-	bench-privacy bench-facts
+	bench-privacy bench-facts bench-backdated
 
 demo:
 	bash scripts/demo.sh
@@ -31,6 +31,9 @@ bench-predictions:
 
 bench-privacy:
 	$(PY) bench/bench_privacy.py
+
+bench-backdated:
+	$(PY) bench/bench_backdated.py
 
 bench-facts:
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/bench_facts.py

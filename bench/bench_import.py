@@ -27,7 +27,6 @@ Figures depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import random
 import re
@@ -36,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,6 +85,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.history_file import CATEGORIES, history_write  # noqa: E402
 from customer_intel.models import CustomerEvent, RunMode, RunStatus, Venue  # noqa: E402
 from customer_intel.privacy import pseudonymize  # noqa: E402
 from customer_intel.services.csv_import import events_import_batched  # noqa: E402
@@ -94,18 +94,6 @@ from customer_intel.services.event_validation import EVENT_FIELDS, ValidatedEven
 from customer_intel.services.ingestion import ingest_events  # noqa: E402
 from customer_intel.services.recompute import run_recompute  # noqa: E402
 
-TYPES = [
-    ("ticket.purchased", 30),
-    ("page.viewed", 30),
-    ("cart.added", 10),
-    ("campaign.clicked", 10),
-    ("email.opened", 10),
-    ("ticket.scanned", 8),
-    ("ticket.refunded", 2),
-]
-CATEGORIES = ["concert", "comedy", "theatre", "family", "sport", "festival"]
-CHANNELS = ["web", "email", "social", "app", "partner"]
-CAMPAIGNS = ["", "", "spring-sale", "vip-presale", "newsletter-42", "retarget"]
 FLOOR_TABLE = "bench_import_floor"
 
 
@@ -133,7 +121,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_import_") as directory:
         path = Path(directory) / "history.csv"
         started = time.perf_counter()
-        _write_csv(path, rows=args.rows, customers=args.base_customers)
+        history_write(path, fields=EVENT_FIELDS, rows=args.rows, customers=args.base_customers)
         print(
             f"file: {args.rows:,} lines, {path.stat().st_size / 1e6:.0f} MB, written in "
             f"{time.perf_counter() - started:.1f} s",
@@ -165,7 +153,7 @@ def main() -> None:
         )
         batched_rows = min(args.rows, 20_000)
         sample = Path(directory) / "sample.csv"
-        _write_csv(sample, rows=batched_rows, customers=args.base_customers)
+        history_write(sample, fields=EVENT_FIELDS, rows=batched_rows, customers=args.base_customers)
         started = time.perf_counter()
         with sample.open("rb") as source:
             events_import_batched(
@@ -211,41 +199,6 @@ def _base_venue(customers: int, events: int, *, rebuild: bool) -> Venue:
         raise SystemExit(f"the base venue's full run ended {run.status}: {run.error}")
     print(f"loaded and recomputed in {time.perf_counter() - started:.0f} s", flush=True)
     return venue
-
-
-def _write_csv(path: Path, *, rows: int, customers: int) -> None:
-    """A history export: 90% of the lines the venue's own customers, event ids new each run."""
-    rng = random.Random(20260115)
-    tag = f"hist-{time.time_ns()}"
-    types = [name for name, weight in TYPES for _ in range(weight)]
-    start = datetime(2023, 6, 1, tzinfo=UTC)
-    span_minutes = int((datetime(2026, 6, 1, tzinfo=UTC) - start).total_seconds() // 60)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EVENT_FIELDS)
-        for n in range(rows):
-            event_type = rng.choice(types)
-            paying = event_type in ("ticket.purchased", "ticket.refunded")
-            occurred = start + timedelta(minutes=rng.randrange(span_minutes))
-            number = rng.randrange(customers)
-            customer = (
-                f"bench-customer-{number}" if rng.random() < 0.9 else f"new-customer-{number}"
-            )
-            writer.writerow(
-                [
-                    f"{tag}-{n}",
-                    customer,
-                    event_type,
-                    occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    f"{rng.randrange(1000, 25000) / 100:.2f}" if paying else "",
-                    rng.randrange(1, 5) if paying else "",
-                    "USD" if paying else "",
-                    rng.choice(CATEGORIES),
-                    rng.choice(CHANNELS),
-                    rng.choice(CAMPAIGNS),
-                    '{"seat":"B12","gate":3}' if n % 10 == 0 else "",
-                ]
-            )
 
 
 def _floor(path: Path) -> float:
