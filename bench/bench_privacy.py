@@ -54,9 +54,16 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+from django.db.models import Count, Max, Min, Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from customer_intel.models import CustomerEvent, EventType, RunMode, Venue  # noqa: E402
+from customer_intel.models import (  # noqa: E402
+    CustomerEvent,
+    CustomerProfile,
+    EventType,
+    RunMode,
+    Venue,
+)
 from customer_intel.privacy import pseudonymize  # noqa: E402
 from customer_intel.services import facts as facts_service  # noqa: E402
 from customer_intel.services.audit import Actor  # noqa: E402
@@ -295,6 +302,36 @@ def bench_retention(venue: Venue, *, customers: int, batch_size: int) -> None:
         f"  the {mode} run it queues: {run.customers_processed:,} customers, "
         f"{run.events_processed:,} events read, {run_seconds:.1f} s ({run.status})"
     )
+    profiles, differing = _profiles_against_events(venue)
+    print(
+        f"  profiles against the remaining events: {profiles:,} profiles, {differing} differ "
+        "(purchases, first and last seen, or a profile without events or events without one)"
+    )
+    assert differing == 0
+
+
+def _profiles_against_events(venue: Venue) -> tuple[int, int]:
+    """Each stored profile's purchases and first/last seen against an aggregate of the events
+    the purge left: the run must leave no profile stale, missing or without events."""
+    remaining = {
+        row["customer"]: (row["purchases"], row["first"], row["last"])
+        for row in CustomerEvent.objects.filter(venue=venue)
+        .values("customer")
+        .annotate(
+            purchases=Count("id", filter=Q(type=EventType.TICKET_PURCHASED)),
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+        )
+    }
+    profiles = {
+        customer: rest
+        for customer, *rest in CustomerProfile.objects.filter(venue=venue).values_list(
+            "customer", "total_purchases", "first_seen", "last_seen"
+        )
+    }
+    unmatched = remaining.keys() ^ profiles.keys()
+    stale = [c for c in remaining.keys() & profiles.keys() if remaining[c] != tuple(profiles[c])]
+    return len(profiles), len(unmatched) + len(stale)
 
 
 def main() -> None:
