@@ -22,8 +22,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from customer_intel.db.locks import LockNotAcquired, venue_lock
+from customer_intel.db.statistics import stale_tables_analyze
 from customer_intel.logging import redact
-from customer_intel.models import RecomputeRun, RunMode, RunStatus, SegmentSnapshot, Venue
+from customer_intel.models import (
+    CustomerEvent,
+    CustomerFacts,
+    PendingCustomer,
+    RecomputeRun,
+    RunMode,
+    RunStatus,
+    SegmentSnapshot,
+    Venue,
+)
 from customer_intel.services import facts as facts_service
 from customer_intel.services.recompute.strategies import run_full, run_incremental
 from customer_intel.trends.history import history_record
@@ -130,6 +140,9 @@ def _run_locked(
     logger.info("recompute_started venue=%s run=%s mode=%s", venue.pk, run.pk, mode)
     execute = run_full if mode == RunMode.FULL else run_incremental
     try:
+        statistics_started = time.monotonic()
+        analyzed = stale_tables_analyze(tables=[CustomerEvent, CustomerFacts, PendingCustomer])
+        statistics_seconds = time.monotonic() - statistics_started
         with transaction.atomic():
             rebuild_started = time.monotonic()
             rebuilt_events = facts_service.facts_rebuild_if_time_zone_changed(venue=venue)
@@ -140,6 +153,8 @@ def _run_locked(
             if rebuilt_events is not None:
                 done.events += rebuilt_events
                 done.phases["time_zone_rebuild"] = rebuild_seconds
+            if analyzed:
+                done.phases["statistics"] = statistics_seconds
             snapshot = SegmentSnapshot.objects.filter(venue=venue).first()
             if snapshot is not None:
                 history_record(venue=venue, run=run, snapshot=snapshot)
