@@ -104,6 +104,23 @@ def test_a_past_as_of_reproduces_that_instant_and_says_it_replaced_the_live_prof
     assert venues_live_as_of()[venue.pk] == past
 
 
+def test_an_incremental_run_back_in_time_runs_as_a_full_run(venue) -> None:
+    run_recompute(venue=venue, mode=RunMode.FULL)
+    past = timezone.now() - timedelta(days=100)
+
+    run = run_recompute(venue=venue, mode=RunMode.INCREMENTAL, as_of=past)
+
+    run.refresh_from_db()
+    assert (run.mode, run.status, run.customers_processed) == (RunMode.FULL, RunStatus.SUCCEEDED, 1)
+    profiles = CustomerProfile.objects.filter(venue=venue)
+    assert [(p.customer, p.as_of) for p in profiles] == [(pseudonymize("early"), past)]
+    snapshot = SegmentSnapshot.objects.get(venue=venue)
+    assert (snapshot.as_of, snapshot.total_customers) == (past, 1)
+    # Forward in time an incremental run stays incremental.
+    later = run_recompute(venue=venue, mode=RunMode.INCREMENTAL)
+    assert later.mode == RunMode.INCREMENTAL
+
+
 def test_a_run_as_of_now_says_nothing_about_back_dating(venue) -> None:
     out = io.StringIO()
     call_command("recompute", str(venue.pk), "--full", stdout=out)

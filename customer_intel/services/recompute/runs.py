@@ -79,6 +79,8 @@ def run_recompute(
     chunk_size: int = CHUNK_SIZE,
 ) -> RecomputeRun:
     """Recompute a venue's profiles (`RunMode.FULL` or `RunMode.INCREMENTAL`) and record it.
+    An incremental run as of an instant before the venue's live snapshot runs, and is
+    recorded, as a full run: only a full run reproduces an earlier instant.
 
     `run` is a queued run to carry out (created when not given). `as_of` defaults to the run's
     own as-of, else now; an as-of in the future raises `AsOfInFuture` before anything is
@@ -130,6 +132,11 @@ def _run_locked(
     chunk_size: int,
 ) -> None:
     _fail_orphans(venue=venue, current=run)
+    if mode == RunMode.INCREMENTAL and _before_live_snapshot(venue=venue, as_of=as_of):
+        # Only a full run reproduces an earlier instant: an incremental one would recompute
+        # the few customers with new events and leave everyone else, and the snapshot whose
+        # counts the history records, as of later.
+        mode = RunMode.FULL
     run.mode = mode
     run.status = RunStatus.RUNNING
     run.as_of = as_of
@@ -184,6 +191,10 @@ def _run_locked(
         run.duration_seconds,
         done.phases_text(),
     )
+
+
+def _before_live_snapshot(*, venue: Venue, as_of: datetime) -> bool:
+    return SegmentSnapshot.objects.filter(venue=venue, as_of__gt=as_of).exists()
 
 
 def _fail_orphans(*, venue: Venue, current: RecomputeRun) -> None:
