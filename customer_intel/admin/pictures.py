@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from customer_intel.analytics.predictive.models import MODELS
 from customer_intel.analytics.predictive.selection import BY_LOG_LIKELIHOOD, FORCED
 from customer_intel.models import PredictionModelFit, Venue
-from customer_intel.trends.pictures import Picture, segment_distribution, venue_pictures
+from customer_intel.trends.pictures import Picture, venue_pictures
 
 
 def _figure(picture: Picture) -> SafeString:
@@ -80,7 +80,8 @@ def pictures_html(venue: Venue) -> SafeString:
 
 
 class VenuePicturesMixin:
-    """Adds the pictures to a venue's page and an overview page of every venue's segments."""
+    """Adds the pictures to a venue's page, and an overview page with every venue's pictures
+    side by side."""
 
     def get_urls(self) -> list[URLPattern]:
         site: admin.AdminSite = self.admin_site  # type: ignore[attr-defined]
@@ -108,7 +109,7 @@ class VenuePicturesMixin:
                 {
                     "venue": venue,
                     "url": reverse("admin:customer_intel_venue_change", args=[venue.pk]),
-                    "figure": _figure(segment_distribution(venue)),
+                    "pictures": pictures_html(venue),
                 }
             )
         context = {

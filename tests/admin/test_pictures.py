@@ -101,13 +101,19 @@ def test_venue_page_draws_the_venues_numbers(venue, admin_client):
     assert sum(int(float(c.get("data-value"))) for c in flows) == snapshot.total_customers
 
 
-def test_overview_draws_every_venue(venue, admin_client):
+def test_overview_draws_every_picture_of_every_venue(venue, admin_client):
     other = VenueFactory(name="Empty Venue")
+    page = admin_client.get(f"/admin/customer_intel/venue/{venue.pk}/change/").content.decode()
     response = admin_client.get("/admin/customer_intel/venue/overview/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Pictured Hall" in html and other.name in html
     assert "No data yet." in html  # the venue with no run says so instead of drawing nothing
+    # The venue's section holds exactly the pictures of its own page, with the same numbers.
+    section = html[html.index("Pictured Hall</a>") :]
+    section = section[: section.index("</section>")]
+    assert SVG.findall(section) == SVG.findall(page)
+    assert "Model fit:" in section
 
 
 def test_overview_needs_staff(venue, client):
