@@ -86,7 +86,7 @@ def rfm_grid(venue: Venue) -> Picture:
         title="RFM grid: customers by recency and frequency score",
         row_labels=[f"R{r}" for r in recency],
         column_labels=[f"F{f}" for f in range(1, 6)],
-        row_axis="recency score (5 = bought most recently)",
+        row_axis="recency score (5 = most recent)",
         column_axis="frequency score (5 = buys most often)",
         names=names,
     )
