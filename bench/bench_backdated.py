@@ -53,6 +53,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench.databases import database_ensure, server  # noqa: E402
 from bench.history_file import history_write  # noqa: E402
 from customer_intel.services.event_validation import EVENT_FIELDS  # noqa: E402
 
@@ -91,7 +92,7 @@ def main() -> None:
         for _ in range(args.repeat):
             times = []
             for drop_statistics in (False, True):
-                _database_recreate(url)
+                database_ensure(url, afresh=True)
                 run("migrate", "--verbosity", "0")
                 venue = UUID.search(run("create_venue", "--name", "Backdated Hall")).group(0)
                 imported = timed("import_events", venue, str(path), "--no-progress")
@@ -113,36 +114,11 @@ def main() -> None:
     )
 
 
-def _server(url: str) -> tuple[dict[str, object], str]:
-    import dj_database_url
-
-    config = dj_database_url.parse(url)
-    if not config["ENGINE"].endswith("postgresql"):
-        raise SystemExit("DATABASE_URL must point at PostgreSQL")
-    server = {
-        "host": config["HOST"] or "127.0.0.1",
-        "port": config["PORT"] or 5432,
-        "user": config["USER"] or None,
-        "password": config["PASSWORD"] or None,
-    }
-    return server, config["NAME"]
-
-
-def _database_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    server, name = _server(url)
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def _statistics_drop(url: str) -> None:
     import psycopg
 
-    server, name = _server(url)
-    with psycopg.connect(dbname=name, autocommit=True, **server) as database:
+    options, name = server(url)
+    with psycopg.connect(dbname=name, autocommit=True, **options) as database:
         database.execute(STATISTICS_DROP)
 
 

@@ -15,22 +15,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/customer_intel_bench"
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def main() -> None:
@@ -46,7 +32,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("DEBUG", "0")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    ensure_database(url)
+    from bench.databases import database_ensure
+
+    database_ensure(url)
 
     import django
 
@@ -81,7 +69,7 @@ def main() -> None:
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(",")[0]
     print()
-    print(f"database:        {urlparse(url).path.lstrip('/')} ({version})")
+    print(f"database:        {connection.settings_dict['NAME']} ({version})")
     print(f"customers:       {args.customers:,}")
     print(f"events:          {args.events:,} (stored in {BENCH_VENUE_NAME}: {stored:,})")
     print(f"wall time:       {seconds:.1f}s")

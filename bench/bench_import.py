@@ -53,29 +53,9 @@ os.environ.pop("CELERY_BROKER_URL", None)
 sys.path.insert(0, str(ROOT))
 
 
-def _ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
+from bench.databases import database_ensure  # noqa: E402
 
-    config = dj_database_url.parse(url)
-    if not config["ENGINE"].endswith("postgresql"):
-        raise SystemExit("DATABASE_URL must point at PostgreSQL")
-    server = {
-        "host": config["HOST"] or "127.0.0.1",
-        "port": config["PORT"] or 5432,
-        "user": config["USER"] or None,
-        "password": config["PASSWORD"] or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-
-
-_ensure_database(os.environ["DATABASE_URL"])
+database_ensure(os.environ["DATABASE_URL"])
 
 import django  # noqa: E402
 

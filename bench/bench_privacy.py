@@ -48,6 +48,10 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.pop("CELERY_BROKER_URL", None)  # nothing is queued: runs are called here
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import database_ensure  # noqa: E402
+
+database_ensure(os.environ["DATABASE_URL"])
+
 import django  # noqa: E402
 
 django.setup()
