@@ -164,6 +164,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "customer_intel.api.schema_hooks.closed_request_bodies",
+        "customer_intel.api.schema_hooks.empty_search_filters",
+        "customer_intel.api.schema_hooks.amount_when_paying",
+    ],
 }
 
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

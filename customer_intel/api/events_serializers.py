@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -114,7 +114,15 @@ class EventInSerializer(serializers.Serializer):
 class EventBatchSerializer(serializers.Serializer):
     """The request body: a non-empty list of at most INGEST_MAX_BATCH events."""
 
-    events = EventInSerializer(many=True)
+    # For the schema (minItems, maxItems): `events_from_body` checks the same bounds with
+    # their own messages. The setting is read when the schema is made, not at import.
+    events = serializers.ListField(
+        child=EventInSerializer(),
+        validators=[
+            MinLengthValidator(1),
+            MaxLengthValidator(lambda: settings.INGEST_MAX_BATCH),
+        ],
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ for each request): 0.6 against 2.8 token lookups, measured in-process.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -23,9 +24,13 @@ from customer_intel.models import PurchaseTime, Segment
 from customer_intel.privacy import resolve_customer_id
 
 MAX_EVENT_TYPE_LENGTH = 64
-# Bounds numeric parameters so PostgreSQL never sees a number it cannot compare
-# (1E+200000 would overflow `numeric`).
-MAX_NUMBER_DIGITS = 20
+# Numeric parameters are bounded in magnitude, as the schema says (minimum, maximum): no
+# customer's figure comes near, and PostgreSQL never sees a number it cannot compare
+# (1E+200000 would overflow `numeric`). Within the bounds any number is taken, rounded to
+# NUMBER_PLACES (stored figures have at most 4 decimals), however many digits it was written
+# with: the schema cannot say "at most 20 digits".
+MAX_NUMBER = Decimal("1e15")
+NUMBER_PLACES = Decimal("1e-10")
 
 ORDERING_CHOICES = [
     (f"{prefix}{name}", f"{name} {'descending' if prefix else 'ascending'}")
@@ -47,8 +52,19 @@ def _choices(choices: list[tuple[str, str]], help_text: str) -> forms.Field:
     return CommaSeparatedMultipleChoiceField(required=False, choices=choices, help_text=help_text)
 
 
-def _number(help_text: str) -> forms.DecimalField:
-    return forms.DecimalField(required=False, max_digits=MAX_NUMBER_DIGITS, help_text=help_text)
+class BoundedNumberField(forms.DecimalField):
+    """A number within ±MAX_NUMBER, rounded to NUMBER_PLACES once validated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=-MAX_NUMBER, max_value=MAX_NUMBER, **kwargs)
+
+    def clean(self, value: Any) -> Decimal | None:
+        number = super().clean(value)
+        return None if number is None else number.quantize(NUMBER_PLACES)
+
+
+def _number(help_text: str) -> BoundedNumberField:
+    return BoundedNumberField(required=False, help_text=help_text)
 
 
 class SearchParameters(forms.Form):
@@ -156,12 +172,19 @@ def openapi_parameters(form: type[forms.Form]) -> list[OpenApiParameter]:
             options = {"style": "form", "explode": True}
         elif isinstance(field, forms.ChoiceField):
             schema["enum"] = _values(field)
-        elif isinstance(field, forms.DecimalField):
-            schema = {"type": "number"}
+        elif isinstance(field, BoundedNumberField):
+            schema = {
+                "type": "number",
+                "minimum": float(field.min_value),
+                "maximum": float(field.max_value),
+            }
         elif isinstance(field, forms.DateTimeField):
             schema["format"] = "date-time"
-        elif isinstance(field, forms.CharField) and field.max_length:
-            schema["maxLength"] = field.max_length
+        elif isinstance(field, forms.CharField):
+            # Django's text fields refuse NUL ("Null characters are not allowed.").
+            schema["pattern"] = "^[^\\u0000]*$"
+            if field.max_length:
+                schema["maxLength"] = field.max_length
         parameters.append(
             OpenApiParameter(name, schema, description=str(field.help_text), **options)
         )

@@ -59,6 +59,12 @@ def _date(request: Request, name: str) -> date | None:
         raise ValidationError({name: ["Must be a date such as 2026-03-01."]}) from None
 
 
+def _days_before(day: date, days: int) -> date:
+    """`days` before `day`, or the first date there is (a window ending in year 1 is empty,
+    not an overflow)."""
+    return day - timedelta(days=min(days, (day - date.min).days))
+
+
 @extend_schema(parameters=[VENUE_ID])
 class SegmentHistoryView(VenueScopedAPIView):
     """Segment counts over time: one point per local date of the runs' as-of."""
@@ -85,7 +91,7 @@ class SegmentHistoryView(VenueScopedAPIView):
     def get(self, request: Request, venue_id: str) -> Response:
         by = _by(request)
         date_to = _date(request, "to") or local_date(venue=self.venue, instant=timezone.now())
-        date_from = _date(request, "from") or date_to - timedelta(days=DEFAULT_WINDOW_DAYS)
+        date_from = _date(request, "from") or _days_before(date_to, DEFAULT_WINDOW_DAYS)
         if date_from > date_to:
             raise ValidationError({"from": ["Must not be after `to`."]})
         counts_field = "rfm_segment_counts" if by == "rfm" else "segment_counts"

@@ -126,6 +126,16 @@ def test_bad_parameters_are_400_naming_them(venue, reader_client, path, field):
     assert field in response.json()["error"]["details"]
 
 
+@pytest.mark.parametrize(
+    "window", ["to=0001-01-01", "to=0001-02-01&from=0001-01-01", "to=9999-12-31"]
+)
+def test_a_window_at_the_ends_of_the_calendar_is_an_answer(two_full_runs, reader_client, window):
+    venue, _ = two_full_runs
+    response = reader_client.get(f"/customers/venue/{venue.pk}/segments/history?{window}")
+    assert response.status_code == 200
+    assert response.json()["points"] == []  # the runs lie in 2026, outside each window
+
+
 @pytest.mark.parametrize("path", ["segments/history", "segments/flows", "recompute/1"])
 def test_scoped_like_every_venue_endpoint(venue, outsider_client, anonymous_client, path):
     assert outsider_client.get(f"/customers/venue/{venue.pk}/{path}").status_code == 404
