@@ -15,7 +15,7 @@ SEARCH_PATH = "/customers/venue/{venueId}/search"
 
 def closed_request_bodies(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
     """Mark the closed request bodies `additionalProperties: false`."""
-    schemas = result.get("components", {}).get("schemas", {})
+    schemas = result["components"]["schemas"]
     for name in CLOSED_OBJECTS:
         schemas[name]["additionalProperties"] = False
     return result

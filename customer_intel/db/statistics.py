@@ -37,7 +37,7 @@ def stale_tables_analyze(*, tables: Sequence[type[models.Model]]) -> list[str]:
     ANALYZE; the names of the tables analyzed (PostgreSQL; nothing elsewhere)."""
     if connection.vendor != "postgresql":
         return []
-    names = [model._meta.db_table for model in tables]
+    by_name = {model._meta.db_table: model for model in tables}
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -48,9 +48,8 @@ def stale_tables_analyze(*, tables: Sequence[type[models.Model]]) -> list[str]:
                    OR coalesce(s.n_mod_since_analyze, 0) > %s + %s * c.reltuples)
             ORDER BY c.relname
             """,
-            [names, _CHANGED_ROWS, _CHANGED_SHARE],
+            [list(by_name), _CHANGED_ROWS, _CHANGED_SHARE],
         )
         stale = [name for (name,) in cursor.fetchall()]
-        for name in stale:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    tables_analyze(tables=[by_name[name] for name in stale])
     return stale
