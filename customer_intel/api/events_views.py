@@ -1,4 +1,4 @@
-"""The ingestion endpoint: a batch of events in, `{accepted, duplicates}` out."""
+"""The ingestion endpoint: a batch of events in, `{accepted, duplicates, suppressed}` out."""
 
 from __future__ import annotations
 
@@ -62,10 +62,10 @@ def _reject_constant(_name: str) -> Any:
 class EventBatchIngestView(VenueScopedAPIView):
     """POST a batch of events for a venue; all are stored or, if any is invalid, none.
 
-    Answers 200 with `{accepted, duplicates}`; 200 rather than 201 because a replayed batch
-    creates nothing and is still a success. A member who may read the venue but not write to
-    it gets 403 (the venue's existence is no secret to them); anyone else gets the same 404
-    as for a venue that does not exist.
+    Answers 200 with `{accepted, duplicates, suppressed}`; 200 rather than 201 because a
+    replayed batch creates nothing and is still a success. A member who may read the venue but
+    not write to it gets 403 (the venue's existence is no secret to them); anyone else gets the
+    same 404 as for a venue that does not exist.
     """
 
     venue_write_access = True

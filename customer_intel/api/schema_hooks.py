@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from customer_intel.api.filters import SearchParameters
+from customer_intel.api.search_views import CSV_PARAMETER
 from customer_intel.services.event_validation import PAYING_TYPES
 
 # Request bodies that refuse unknown keys: a typo such as "ammount" must not pass silently
@@ -22,9 +23,10 @@ def closed_request_bodies(result: dict[str, Any], **_kwargs: Any) -> dict[str, A
 
 
 def empty_search_filters(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-    """Mark the search filters `allowEmptyValue`: an empty filter (`?segment=`, as campaign
-    tools send unset fields) is not given, as Django's form reads it."""
-    filters = set(SearchParameters.base_fields)
+    """Mark the search filters and `format` `allowEmptyValue`: an empty filter (`?segment=`,
+    as campaign tools send unset fields) is not given, as Django's form reads it, and an empty
+    format is the default, JSON."""
+    filters = {*SearchParameters.base_fields, CSV_PARAMETER.name}
     for parameter in result["paths"][SEARCH_PATH]["get"]["parameters"]:
         if parameter["in"] == "query" and parameter["name"] in filters:
             parameter["allowEmptyValue"] = True
@@ -35,21 +37,14 @@ def amount_when_paying(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]
     """Say in the event's schema that a purchase or a refund needs an amount (not null), as
     the validation does: one branch per kind of event type (OpenAPI 3.0 has no if/then)."""
     schemas = result["components"]["schemas"]
-    event = schemas["EventInRequest"]
-    amount = event["properties"]["amount"]
-    present = {
-        key: value for key, value in amount.items() if key not in ("nullable", "description")
-    }
-    event["anyOf"] = [
+    types = schemas["EventInTypeEnum"]["enum"]
+    schemas["EventInRequest"]["anyOf"] = [
+        {"properties": {"type": {"enum": [t for t in types if t not in PAYING_TYPES]}}},
         {
             "properties": {
-                "type": {
-                    "enum": [t for t in schemas["EventInTypeEnum"]["enum"] if t not in PAYING_TYPES]
-                }
-            }
-        },
-        {
-            "properties": {"type": {"enum": sorted(PAYING_TYPES)}, "amount": present},
+                "type": {"enum": sorted(PAYING_TYPES)},
+                "amount": {"not": {"enum": [None]}},
+            },
             "required": ["amount"],
         },
     ]
